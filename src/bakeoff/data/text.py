@@ -1,0 +1,112 @@
+"""Text classification batches: tokenise once, pad each batch only to its own longest example."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from bakeoff.data.base import ClassificationData, RawSplit
+
+# DataLoader workers fork after the tokenizer ran; without this the Rust tokenizer warns or deadlocks.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class TokenizedDataset(Dataset):
+    def __init__(self, encodings: dict[str, list[list[int]]], label_ids: np.ndarray):
+        self.encodings, self.label_ids = encodings, label_ids
+        self.lengths = np.array([len(ids) for ids in encodings["input_ids"]])
+
+    def __len__(self) -> int:
+        return len(self.label_ids)
+
+    def __getitem__(self, i: int):
+        return {k: v[i] for k, v in self.encodings.items()}, int(self.label_ids[i]), i
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Shuffled batches of similar length: less padding, still random order.
+
+    Examples are shuffled, cut into chunks of `batch_size * bucket_batches`, each chunk sorted by
+    length and cut into batches, and the batches shuffled again. Epoch e uses `seed + e`, so the
+    order is reproducible for a given run seed and still differs between epochs.
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, bucket_batches: int = 50):
+        self.lengths, self.batch_size = lengths, batch_size
+        self.seed, self.bucket = seed, batch_size * bucket_batches
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.seed + self.epoch)
+        self.epoch += 1
+        order = rng.permutation(len(self.lengths))
+        batches = []
+        for start in range(0, len(order), self.bucket):
+            chunk = order[start : start + self.bucket]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [
+                chunk[i : i + self.batch_size].tolist()
+                for i in range(0, len(chunk), self.batch_size)
+            ]
+        for b in rng.permutation(len(batches)):
+            yield batches[b]
+
+
+class TextClassificationData(ClassificationData):
+    def __init__(
+        self, *args, max_length: int | None = 128, group_by_length: bool = False, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.max_length, self.group_by_length = max_length, group_by_length
+        tokenizer = self.preprocessing.tokenizer
+        self.tokenizer = tokenizer
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.tokens = {"real": 0, "padded": 0}  # counted by collate: the padded-token fraction
+
+    def make_dataset(self, split: RawSplit, label_ids, indices, train: bool) -> Dataset:
+        items = [split.items[int(i)] for i in indices]
+        pairs = isinstance(items[0], tuple) if items else False
+        texts = [it[0] for it in items] if pairs else items
+        second = [it[1] for it in items] if pairs else None
+        enc = self.tokenizer(
+            texts, second, truncation=self.max_length is not None, max_length=self.max_length
+        )
+        keep = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+        return TokenizedDataset({k: enc[k] for k in keep}, label_ids[indices])
+
+    def collate(self, samples: list, count: bool = False) -> dict[str, torch.Tensor]:
+        width = max(len(enc["input_ids"]) for enc, _, _ in samples)
+        batch: dict[str, torch.Tensor] = {}
+        for key in samples[0][0]:
+            fill = self.pad_id if key == "input_ids" else 0
+            rows = [enc[key] + [fill] * (width - len(enc[key])) for enc, _, _ in samples]
+            batch[key] = torch.tensor(rows, dtype=torch.long)
+        if count:  # training batches only (main process; workers keep their own copy)
+            real = sum(len(enc["input_ids"]) for enc, _, _ in samples)
+            self.tokens["real"] += real
+            self.tokens["padded"] += width * len(samples) - real
+        batch["labels"] = torch.tensor([label for _, label, _ in samples], dtype=torch.long)
+        batch["index"] = torch.tensor([i for _, _, i in samples], dtype=torch.long)
+        return batch
+
+    def padded_fraction(self) -> float | None:
+        total = self.tokens["real"] + self.tokens["padded"]
+        return self.tokens["padded"] / total if total else None
+
+    def train_dataloader(self) -> DataLoader:
+        counting = partial(self.collate, count=True)
+        if not self.group_by_length:
+            return self._loader("train", self.batch_size, shuffle=True, collate_fn=counting)
+        sampler = LengthGroupedBatchSampler(
+            self.datasets["train"].lengths, self.batch_size, seed=torch.initial_seed() % 2**31
+        )
+        return self._loader(
+            "train", batch_size=1, shuffle=False, batch_sampler=sampler, collate_fn=counting
+        )

@@ -1,0 +1,78 @@
+"""The backbone contract every adapter follows, and where offline weights come from.
+
+An adapter turns one family of pretrained models (Hugging Face encoders, timm models) into
+the same three things: pooled features of a known size, an ordered list of layer groups
+(embeddings -> blocks -> top) that freeze strategies and layer-wise LR decay act on, and the
+preprocessing the model was pretrained with (a tokenizer, or timm's data config).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor, nn
+
+from bakeoff.errors import ModelNotAvailableError
+
+OFFLINE_CHOICES = (
+    "model=minilm, model=mobilenetv2, model=efficientnet_lite0, model=tiny_bert, model=tiny_roberta"
+)
+
+
+@dataclass
+class TextPreprocessing:
+    tokenizer: Any
+    max_length: int | None = None
+
+
+@dataclass
+class ImagePreprocessing:
+    """Transforms derived from the backbone's own pretrained data config."""
+
+    train_transform: Callable
+    eval_transform: Callable
+    input_size: tuple[int, int, int]
+    mean: tuple[float, ...] = field(default=(0.485, 0.456, 0.406))
+    std: tuple[float, ...] = field(default=(0.229, 0.224, 0.225))
+
+
+class Backbone(nn.Module):
+    """Pretrained model -> pooled features (batch, feature_dim)."""
+
+    modality: str = ""  # "text" | "image": which DataModule can feed it
+    feature_dim: int = 0
+    source: str = ""  # "hf" | "timm"
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def layer_group_names(self) -> list[list[str]]:
+        """Parameter names (relative to this module), grouped bottom (embeddings) to top."""
+        raise NotImplementedError
+
+    def preprocessing(self) -> TextPreprocessing | ImagePreprocessing:
+        raise NotImplementedError
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        params = dict(self.named_parameters())
+        groups = [[params[n] for n in names] for names in self.layer_group_names()]
+        covered = sum(len(g) for g in groups)
+        if covered != len(params):  # every parameter must belong to exactly one group
+            raise RuntimeError(
+                f"{type(self).__name__}: layer groups cover {covered} of {len(params)} parameters"
+            )
+        return groups
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+
+
+def not_available(name: str, cause: Exception) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"model '{name}' is not in the local cache and could not be downloaded ({type(cause).__name__}). "
+        f"Offline choices that ship with the install: {OFFLINE_CHOICES}."
+    )

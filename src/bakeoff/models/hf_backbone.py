@@ -1,0 +1,116 @@
+"""Adapter for any Hugging Face encoder loaded with `AutoModel` (BERT, RoBERTa, DistilBERT, DeBERTa, MiniLM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from bakeoff.models.backbones import Backbone, TextPreprocessing, not_available
+from bakeoff.models.packaged import hf_local_path
+
+POOLINGS = ("mean", "cls", "pooler")
+
+
+class HFBackbone(Backbone):
+    """`AutoModel` encoder with CLS, pooler or attention-masked mean pooling.
+
+    `random_init` builds the architecture from `config_overrides` without weights (tiny test
+    models); the tokenizer is still loaded from `tokenizer` (a packaged one in tests).
+    """
+
+    modality = "text"
+    source = "hf"
+
+    def __init__(
+        self,
+        name_or_path: str,
+        pooling: str = "cls",
+        tokenizer: str | None = None,
+        random_init: bool = False,
+        config_overrides: dict[str, Any] | None = None,
+        gradient_checkpointing: bool = False,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"model.backbone.pooling must be one of {POOLINGS}, got '{pooling}'")
+        from transformers import AutoConfig, AutoModel
+
+        self.name_or_path = name_or_path
+        self.pooling = pooling
+        self._tokenizer_name = tokenizer or name_or_path
+        overrides = dict(config_overrides or {})
+        try:
+            if random_init:
+                model_type = overrides.pop("model_type")
+                config = AutoConfig.for_model(model_type, **overrides)
+                self.model = AutoModel.from_config(config)
+            else:
+                path = hf_local_path(name_or_path) or name_or_path
+                # transformers 5 returns eval mode and the stored dtype: force fp32, train mode.
+                self.model = AutoModel.from_pretrained(path, dtype=torch.float32, **overrides)
+        except OSError as err:
+            raise not_available(name_or_path, err) from err
+        self.model.train()
+        if pooling != "pooler" and getattr(self.model, "pooler", None) is not None:
+            # An unused pooler would hold trainable weights that never get gradients (DDP errors).
+            self.model.pooler = None
+        if gradient_checkpointing:
+            self.model.gradient_checkpointing_enable()
+        self.feature_dim = int(
+            getattr(self.model.config, "hidden_size", None) or self.model.config.dim
+        )
+        self._accepts_token_types = "token_type_ids" in self.model.forward.__code__.co_varnames
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        if self._accepts_token_types and "token_type_ids" in batch:
+            inputs["token_type_ids"] = batch["token_type_ids"]
+        out = self.model(**inputs)
+        if self.pooling == "pooler":
+            return out.pooler_output
+        hidden = out.last_hidden_state
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def layer_group_names(self) -> list[list[str]]:
+        """Embeddings, then one group per transformer block, then whatever sits on top.
+
+        The blocks are the longest `nn.ModuleList` in the model, which holds for every HF encoder
+        (encoder.layer, transformer.layer, ...). Parameters outside the blocks go to the
+        embeddings group when they come before the blocks or are embeddings (DeBERTa's
+        relative position table), else to the top group (final norms, pooler).
+        """
+        blocks_path, blocks = max(
+            ((n, m) for n, m in self.named_modules() if isinstance(m, nn.ModuleList)),
+            key=lambda item: len(item[1]),
+        )
+        block_of = {}
+        for i, block in enumerate(blocks):
+            for pname, _ in block.named_parameters():
+                block_of[f"{blocks_path}.{i}.{pname}"] = i
+        bottom, top = [], []
+        per_block: list[list[str]] = [[] for _ in blocks]
+        seen_block = False
+        for name, _ in self.named_parameters():
+            if name in block_of:
+                per_block[block_of[name]].append(name)
+                seen_block = True
+            elif not seen_block or "embed" in name:
+                bottom.append(name)
+            else:
+                top.append(name)
+        return [g for g in [bottom, *per_block, top] if g]
+
+    def preprocessing(self) -> TextPreprocessing:
+        from transformers import AutoTokenizer
+
+        path = hf_local_path(self._tokenizer_name) or self._tokenizer_name
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+        except OSError as err:
+            raise not_available(self._tokenizer_name, err) from err
+        return TextPreprocessing(tokenizer=tokenizer)

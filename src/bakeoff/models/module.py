@@ -1,0 +1,165 @@
+"""TaskModule: the one LightningModule. Backbone adapter + task head + metrics + optimizer.
+
+Only plain config (dicts, names, numbers) goes into `save_hyperparameters`, so checkpoints
+load with torch's `weights_only=True`; the module rebuilds backbone and head from that config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from bakeoff.models.finetune import set_batchnorm_eval
+from bakeoff.models.schedules import lr_lambda
+
+
+def classification_metrics(num_classes: int, validate: bool) -> MetricCollection:
+    # torchmetrics defaults to micro averaging; the paper tables mean macro. validate_args=False
+    # in training keeps the step free of host syncs (the checks read tensor values).
+    kw = {"num_classes": num_classes, "average": "macro", "validate_args": validate}
+    return MetricCollection(
+        {
+            "acc": MulticlassAccuracy(
+                num_classes=num_classes, average="micro", validate_args=validate
+            ),
+            "f1_macro": MulticlassF1Score(**kw),
+            "precision_macro": MulticlassPrecision(**kw),
+            "recall_macro": MulticlassRecall(**kw),
+        }
+    )
+
+
+class TaskModule(L.LightningModule):
+    def __init__(
+        self,
+        model: dict[str, Any],
+        finetune: dict[str, Any],
+        optim: dict[str, Any],
+        scheduler: dict[str, Any],
+        num_classes: int,
+        label_names: list[str],
+        backbone: torch.nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        # Plain config only: the checkpoint must load with weights_only=True and rebuild from it.
+        self.save_hyperparameters(ignore=["backbone"])
+        self.backbone = backbone if backbone is not None else instantiate(model["backbone"])
+        self.head = instantiate(
+            model["head"], in_features=self.backbone.feature_dim, num_classes=num_classes
+        )
+        self.strategy = instantiate(finetune)
+        self.backbone_groups = self.backbone.layer_groups()
+        self.trainable_history: list[dict[str, int]] = []
+        self.metrics = torch.nn.ModuleDict(
+            {
+                "train_metrics": classification_metrics(num_classes, validate=False),
+                "val_metrics": classification_metrics(num_classes, validate=True),
+                "test_metrics": classification_metrics(num_classes, validate=True),
+            }
+        )
+        self.test_outputs: list[dict[str, Tensor]] = []
+        if model.get("compile"):
+            # In place: parameter names (and so checkpoints) stay those of the eager model.
+            self.backbone.compile()
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        return self.head(self.backbone(batch))
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and not self.strategy.train_bn:
+            set_batchnorm_eval(self.backbone)
+        return self
+
+    def param_counts(self) -> dict[str, int]:
+        params = list(self.backbone.parameters()) + list(self.head.parameters())
+        return {
+            "total": sum(p.numel() for p in params),
+            "trainable": sum(p.numel() for p in params if p.requires_grad),
+        }
+
+    # -- steps --------------------------------------------------------------------------------
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor]:
+        logits = self(batch)
+        loss = F.cross_entropy(logits, batch["labels"])
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(logits.detach(), batch["labels"])
+        n = batch["labels"].shape[0]
+        # on_step=False: the loss is averaged on device and read once per epoch, not per step.
+        self.log(f"{stage}/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=n)
+        self.log_dict({f"{stage}/{k}": m for k, m in metrics.items()}, on_step=False, on_epoch=True)
+        return loss, logits
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")[0]
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        _, logits = self._shared_step(batch, "test")
+        self.test_outputs.append(
+            {
+                "index": batch["index"].cpu(),
+                "label": batch["labels"].cpu(),
+                "probs": logits.float().softmax(-1).cpu(),
+            }
+        )
+
+    def on_test_epoch_start(self) -> None:
+        self.test_outputs = []
+
+    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self(batch).float().softmax(-1)
+
+    # -- optimisation -------------------------------------------------------------------------
+    def param_groups(self) -> list[dict[str, Any]]:
+        """One group per backbone layer group (x decay / no-decay) plus the head, all up front."""
+        optim = self.hparams.optim
+        n = len(self.backbone_groups)
+        named = {id(p): name for name, p in self.named_parameters()}
+        groups = []
+
+        def add(params, lr: float, tag: str) -> None:
+            # No weight decay on biases and norm weights (1-d tensors), as BERT/timm recipes do.
+            decay = [p for p in params if p.ndim > 1]
+            no_decay = [p for p in params if p.ndim <= 1]
+            for ps, wd, suffix in (
+                (decay, optim["weight_decay"], ""),
+                (no_decay, 0.0, "_no_decay"),
+            ):
+                if ps:
+                    groups.append(
+                        {"params": ps, "lr": lr, "weight_decay": wd, "name": tag + suffix}
+                    )
+
+        for i, params in enumerate(self.backbone_groups):
+            add(params, optim["lr"] * self.strategy.lr_scale(i, n), f"backbone_{i}")
+        head_lr = optim["head_lr"] if optim.get("head_lr") is not None else optim["lr"]
+        add(list(self.head.parameters()), head_lr, "head")
+        assert sum(len(g["params"]) for g in groups) == len(named)  # every param in one group
+        return groups
+
+    def configure_optimizers(self):
+        optimizer = instantiate(self.hparams.optim["optimizer"])(self.param_groups())
+        sched = self.hparams.scheduler
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        factor = lr_lambda(sched["name"], total, sched["warmup_ratio"], sched["min_lr_ratio"])
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

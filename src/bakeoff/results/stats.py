@@ -1,0 +1,126 @@
+"""Statistics for comparing backbones: mean ± std over seeds, confidence intervals, paired tests.
+
+Everything here works on plain numbers/arrays so it can be tested without any run on disk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+# Resample in chunks so that a large test set never needs a (resamples x examples) index matrix.
+_MAX_DRAWS_PER_CHUNK = 4_000_000
+
+
+class Summary(NamedTuple):
+    """Mean, sample standard deviation, count and 95% confidence half-width of some values."""
+
+    mean: float
+    std: float
+    n: int
+    ci95: float
+
+
+def _finite(values: Iterable[float | None]) -> np.ndarray:
+    array = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    return array[np.isfinite(array)]
+
+
+def _t_quantile_975(dof: int) -> float:
+    """Two-sided 95% Student-t quantile; scipy when present (it comes with scikit-learn)."""
+    try:
+        from scipy.stats import t
+    except ImportError:  # pragma: no cover - scipy ships with scikit-learn
+        return 1.96
+    return float(t.ppf(0.975, dof))
+
+
+def summarize(values: Iterable[float | None]) -> Summary:
+    """Mean ± sample std (ddof=1) and the t-based 95% CI half-width; None/NaN values are ignored.
+
+    With one value the std and CI are NaN: a single seed says nothing about seed variance.
+    """
+    array = _finite(values)
+    n = int(array.size)
+    if n == 0:
+        return Summary(math.nan, math.nan, 0, math.nan)
+    mean = float(array.mean())
+    if n == 1:
+        return Summary(mean, math.nan, 1, math.nan)
+    std = float(array.std(ddof=1))
+    return Summary(mean, std, n, _t_quantile_975(n - 1) * std / math.sqrt(n))
+
+
+def mean_std(values: Iterable[float | None]) -> tuple[float, float, int]:
+    """(mean, sample std, n) of the finite values."""
+    s = summarize(values)
+    return s.mean, s.std, s.n
+
+
+def confidence_interval(values: Iterable[float | None]) -> tuple[float, float]:
+    """95% confidence interval of the mean (Student t); (nan, nan) with fewer than two values."""
+    s = summarize(values)
+    return s.mean - s.ci95, s.mean + s.ci95
+
+
+def paired_bootstrap(
+    scores_a: Iterable[float],
+    scores_b: Iterable[float],
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> float:
+    """Two-sided paired bootstrap p-value for mean(scores_a) != mean(scores_b).
+
+    scores are per-example (e.g. correctness 0/1, or correctness averaged over seeds), aligned so
+    that position i is the same test example in both. Examples are resampled with replacement and
+    p = 2 x the fraction of resampled mean differences on the other side of zero (or at zero),
+    using the (count + 1) / (resamples + 1) estimate so that p is never an impossible 0.
+    Identical scores (and any pair with no observed difference) give exactly 1.0.
+    """
+    a = np.asarray(list(scores_a), dtype=float)
+    b = np.asarray(list(scores_b), dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired scores need equal 1-d shapes, got {a.shape} and {b.shape}")
+    diff = a - b
+    observed = float(diff.mean()) if diff.size else 0.0
+    if diff.size == 0 or observed == 0.0:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    n = diff.size
+    chunk = max(1, _MAX_DRAWS_PER_CHUNK // n)
+    opposite = 0
+    done = 0
+    while done < n_resamples:
+        size = min(chunk, n_resamples - done)
+        means = diff[rng.integers(0, n, size=(size, n))].mean(axis=1)
+        opposite += int(np.count_nonzero(means <= 0 if observed > 0 else means >= 0))
+        done += size
+    return min(1.0, 2.0 * (opposite + 1) / (n_resamples + 1))
+
+
+def mcnemar_exact(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> float:
+    """Exact (binomial) two-sided McNemar p-value on paired per-example correctness.
+
+    Only discordant examples count: b = a right & b wrong, c = a wrong & b right;
+    p = min(1, 2 * P(X <= min(b, c))) with X ~ Binomial(b + c, 1/2). No discordant pair gives 1.0.
+    """
+    a = np.asarray(list(correct_a), dtype=bool)
+    b = np.asarray(list(correct_b), dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired correctness needs equal shapes, got {a.shape} and {b.shape}")
+    only_a = int(np.count_nonzero(a & ~b))
+    only_b = int(np.count_nonzero(~a & b))
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    # Exact integer arithmetic: sum of C(n, k) for k <= min, built term by term.
+    term, tail = 1, 1
+    for k in range(min(only_a, only_b)):
+        term = term * (n - k) // (k + 1)
+        tail += term
+    return min(1.0, (2 * tail) / (1 << n))

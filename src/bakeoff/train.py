@@ -1,0 +1,224 @@
+"""One fine-tuning run: instantiate from config, fit, test the best checkpoint, write the record."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from bakeoff.errors import BakeoffError
+from bakeoff.results.record import write_record
+
+log = logging.getLogger(__name__)
+
+
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def base_record(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Everything known before anything runs: a failed job still gets a full record."""
+    from bakeoff.results.record import environment
+    from bakeoff.utils.wandb import run_identity
+
+    name, group, overrides = run_identity()
+    return {
+        "status": "failed",
+        "error": None,
+        "run_id": None,
+        "name": name,
+        "group": group,
+        "seed": cfg.seed,
+        "fold": cfg.data.get("fold"),
+        "overrides": overrides,
+        "model": {
+            "name": cfg.model.name,
+            "source": None,
+            "params_total": None,
+            "params_trainable": None,
+            "flops_per_sample": None,
+        },
+        "data": {
+            "name": cfg.data.name,
+            "task": cfg.data.task,
+            "num_classes": None,
+            "n_train": None,
+            "n_val": None,
+            "n_test": None,
+        },
+        "monitor": {
+            "metric": cfg.monitor.metric,
+            "mode": cfg.monitor.mode,
+            "best": None,
+            "best_epoch": None,
+        },
+        "metrics": {"val": {}, "test": {}},
+        "timing": {
+            "fit_s": None,
+            "test_s": None,
+            "train_samples_per_s": None,
+            "eval_samples_per_s": None,
+            "startup_s": None,
+        },
+        "resources": {
+            "device": None,
+            "precision": str(cfg.trainer.precision),
+            "world_size": None,
+            "peak_rss_mb": None,
+            "peak_gpu_mem_mb": None,
+        },
+        "env": environment(cwd=Path(__file__).parent),
+        "paths": {"run_dir": str(run_dir), "best_ckpt": None, "predictions": None},
+        "finetune": {"strategy": cfg.finetune.name, "trainable_history": []},
+        "history": [],
+        "config": None,
+    }
+
+
+def stage_metrics(metrics: dict[str, Any], stage: str) -> dict[str, float]:
+    prefix = f"{stage}/"
+    return {k[len(prefix) :]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def write_predictions(path: Path, outputs: list[dict], label_names: list[str]) -> None:
+    import torch
+
+    index = torch.cat([o["index"] for o in outputs]).tolist()
+    labels = torch.cat([o["label"] for o in outputs]).tolist()
+    probs = torch.cat([o["probs"] for o in outputs])
+    preds = probs.argmax(-1).tolist()
+    rows = sorted(zip(index, labels, preds, probs.tolist(), strict=True))
+    header = ["index", "label", "pred"] + [f"prob_{n}" for n in label_names]
+    lines = [",".join(_csv_cell(h) for h in header)]
+    for i, y, p, pr in rows:
+        lines.append(
+            ",".join(
+                [str(i), _csv_cell(label_names[y]), _csv_cell(label_names[p])]
+                + [f"{v:.6g}" for v in pr]
+            )
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _csv_cell(value: str) -> str:
+    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"\n') else value
+
+
+def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    """Fit + test one configuration. Always writes `results.json`; re-raises on failure."""
+    run_dir = Path(run_dir)
+    record = base_record(cfg, run_dir)
+    try:
+        record["config"] = resolved(cfg)
+        _fit_and_test(cfg, run_dir, record)
+        record["status"] = "completed"
+        return record
+    except KeyboardInterrupt:
+        record["status"], record["error"] = "interrupted", "KeyboardInterrupt"
+        raise
+    except Exception as err:
+        record["status"] = "failed"
+        record["error"] = f"{type(err).__name__}: {err}"
+        if not isinstance(err, BakeoffError):
+            record["traceback"] = traceback.format_exc()
+        raise
+    finally:
+        from bakeoff.utils.measure import peak_gpu_mem_mb, peak_rss_mb
+
+        record["resources"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        record["resources"]["peak_gpu_mem_mb"] = peak_gpu_mem_mb()
+        if record["config"] is None:
+            record["config"] = OmegaConf.to_container(cfg, resolve=False)
+        write_record(run_dir, record)
+
+
+def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> None:
+    import lightning as L
+    from hydra.utils import instantiate
+
+    from bakeoff.models.finetune import FreezeSchedule
+    from bakeoff.models.module import TaskModule
+    from bakeoff.utils.measure import RunMeter, forward_flops_per_sample
+    from bakeoff.utils.wandb import finish_wandb
+
+    L.seed_everything(cfg.seed, workers=True)
+    backbone = instantiate(cfg.model.backbone)
+    datamodule = instantiate(cfg.data, preprocessing=backbone.preprocessing())
+    datamodule.setup("fit")
+    record["data"].update(
+        num_classes=datamodule.num_classes, **datamodule.sizes(), label_names=datamodule.label_names
+    )
+    module = TaskModule(
+        model=OmegaConf.to_container(cfg.model, resolve=True),
+        finetune=OmegaConf.to_container(cfg.finetune, resolve=True),
+        optim=OmegaConf.to_container(cfg.optim, resolve=True),
+        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True),
+        num_classes=datamodule.num_classes,
+        label_names=datamodule.label_names,
+        backbone=backbone,
+    )
+    counts = module.param_counts()
+    record["model"].update(source=backbone.source, params_total=counts["total"])
+    record["model"]["flops_per_sample"] = forward_flops_per_sample(module, datamodule.probe_batch())
+
+    meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
+    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    callbacks += [FreezeSchedule(), meter]
+    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(run_dir)
+    )
+    try:
+        for lg in loggers:
+            lg.log_hyperparams(record["config"])
+        tic = time.perf_counter()
+        if cfg.train:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        record["timing"]["fit_s"] = round(time.perf_counter() - tic, 3)
+        record["timing"]["startup_s"] = meter.startup_s
+        if meter.train_s > 0:
+            record["timing"]["train_samples_per_s"] = meter.train_samples / meter.train_s
+        record["model"]["params_trainable"] = module.param_counts()["trainable"]
+        record["finetune"]["trainable_history"] = module.trainable_history
+        record["history"] = meter.history
+        record["monitor"].update(best=meter.best, best_epoch=meter.best_epoch)
+        if meter.best_epoch is not None:
+            best_row = next(r for r in meter.history if r["epoch"] == meter.best_epoch)
+            record["metrics"]["val"] = stage_metrics(best_row, "val")
+        record["data"]["padded_token_fraction"] = datamodule.padded_fraction()
+
+        ckpt = trainer.checkpoint_callback
+        best_path = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
+        record["paths"]["best_ckpt"] = best_path
+        if cfg.test:
+            tic = time.perf_counter()
+            trainer.test(
+                module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True
+            )
+            test_s = time.perf_counter() - tic
+            record["timing"]["test_s"] = round(test_s, 3)
+            record["timing"]["eval_samples_per_s"] = len(datamodule.datasets["test"]) / test_s
+            record["metrics"]["test"] = stage_metrics(trainer.callback_metrics, "test")
+            if trainer.global_rank == 0 and module.test_outputs:
+                pred_path = run_dir / "test_predictions.csv"
+                write_predictions(pred_path, module.test_outputs, datamodule.label_names)
+                record["paths"]["predictions"] = pred_path.name
+        record["resources"].update(
+            device=str(trainer.strategy.root_device), world_size=trainer.world_size
+        )
+        for lg in loggers:
+            lg.log_metrics(
+                {
+                    f"final/{s}/{k}": v
+                    for s in ("val", "test")
+                    for k, v in record["metrics"][s].items()
+                }
+            )
+            if hasattr(lg, "experiment") and type(lg).__name__ == "WandbLogger":
+                record["run_id"] = lg.experiment.id
+    finally:
+        finish_wandb(loggers)

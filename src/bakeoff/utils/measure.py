@@ -1,0 +1,110 @@
+"""What a run costs and how it went, measured while it runs: time, throughput, memory, FLOPs, history."""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+
+import lightning as L
+import psutil
+import torch
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (the `python train.py` moment, imports included)."""
+    return time.time() - psutil.Process().create_time()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def peak_gpu_mem_mb() -> float | None:
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def forward_flops_per_sample(
+    module: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> float | None:
+    """Forward FLOPs per example, counted by torch's FlopCounterMode on real examples."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    n = int(batch["labels"].shape[0])
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            module(batch)
+    finally:
+        module.train(was_training)
+    total = counter.get_total_flops()
+    return float(total) / n if total else None
+
+
+class RunMeter(L.Callback):
+    """Train time without validation, samples seen, start-up time, and per-epoch logged metrics.
+
+    Train time runs from each epoch start (or the end of a validation inside it) to the end of each
+    batch, so data loading counts and validation does not.
+    """
+
+    def __init__(self, monitor: str, mode: str) -> None:
+        self.monitor, self.mode = monitor, mode
+        self.train_s = 0.0
+        self.train_samples = 0
+        self.startup_s: float | None = None
+        self.history: list[dict[str, float]] = []
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self._mark: float | None = None
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._mark = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.startup_s is None:
+            self.startup_s = process_age_s()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        self.train_s += now - self._mark
+        self._mark = now
+        self.train_samples += int(batch["labels"].shape[0])
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        self._mark = time.perf_counter()
+        if trainer.sanity_checking:
+            return
+        row = {"epoch": trainer.current_epoch}
+        for k, v in trainer.callback_metrics.items():
+            if k.startswith(("val/", "train/")):
+                row[k] = float(v)
+        self.history.append(row)
+        value = row.get(self.monitor)
+        if value is None or math.isnan(value):
+            return
+        better = self.best is None or (
+            value > self.best if self.mode == "max" else value < self.best
+        )
+        if better:
+            self.best, self.best_epoch = value, trainer.current_epoch
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        # Train metrics are computed at epoch end, after validation: add them to the last row.
+        if self.history and self.history[-1]["epoch"] == trainer.current_epoch:
+            for k, v in trainer.callback_metrics.items():
+                if k.startswith("train/"):
+                    self.history[-1][k] = float(v)
+
+    def state_dict(self) -> dict:
+        return {"history": self.history, "best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.history, self.best, self.best_epoch = (
+            state["history"],
+            state["best"],
+            state["best_epoch"],
+        )

@@ -1,0 +1,76 @@
+"""Shared fixtures: in-process Hydra compose (no subprocess start-up cost), offline settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+# Nothing here may reach a hub: fail fast instead of retrying a network that is not there.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.pop("WANDB_API_KEY", None)
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+# The small test runs: tiny models, a few batches.
+TINY = [
+    "model=tiny_bert",
+    "data.limit_train=64",
+    "data.limit_val=32",
+    "data.limit_test=48",
+    "data.batch_size=16",
+    "trainer.max_epochs=2",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "callbacks.progress_bar=null",
+]
+
+
+def compose(tmp_path: Path, *overrides: str, config_name: str = "train"):
+    """The config `python train.py <overrides>` would get, run dir under tmp_path."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from bakeoff.config import setup
+
+    setup()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = hydra_compose(
+            config_name,
+            overrides=[
+                f"paths.root_dir={tmp_path}",
+                f"paths.output_dir={tmp_path / 'run'}",
+                *overrides,
+            ],
+            return_hydra_config=True,
+        )
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path):
+    def make(*overrides: str):
+        return compose(tmp_path, *TINY, *overrides)
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,328 @@
+"""The comparison on hand-made run dirs: values, selection on val, significance, files, CLI."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bakeoff.results import compare, load
+from bakeoff.results.compare import main
+
+N_TEST = 200
+LABELS = ["neg", "pos"] * (N_TEST // 2)
+
+
+def predictions(n_correct: int) -> list[str]:
+    """Predictions that are right on the first n_correct test examples and wrong on the rest."""
+    flip = {"neg": "pos", "pos": "neg"}
+    return [label if i < n_correct else flip[label] for i, label in enumerate(LABELS)]
+
+
+def write_run(
+    root: Path,
+    job: str,
+    overrides: list[str],
+    val: dict | None = None,
+    test: dict | None = None,
+    status: str = "completed",
+    error: str | None = None,
+    preds: list[str] | None = None,
+    dataset: str = "amazon_reviews",
+    params: int = 1000,
+    fit_s: float = 10.0,
+    history: list[dict] | None = None,
+) -> Path:
+    """A job dir like the training side writes: .hydra/overrides.yaml, results.json, predictions."""
+    run_dir = root / job
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    seed = next((int(o.split("=")[1]) for o in overrides if o.startswith("seed=")), None)
+    model = next((o.split("=")[1] for o in overrides if o.startswith("model=")), "minilm")
+    if preds is not None:
+        rows = ["index,label,pred,prob_neg,prob_pos"]
+        rows += [
+            f"{i},{y},{p},{0.9 if p == 'neg' else 0.1},{0.1 if p == 'neg' else 0.9}"
+            for i, (y, p) in enumerate(zip(LABELS, preds, strict=True))
+        ]
+        (run_dir / "test_predictions.csv").write_text("\n".join(rows) + "\n")
+    record = {
+        "status": status,
+        "error": error,
+        "run_id": job,
+        "name": ",".join(overrides),
+        "group": root.name,
+        "seed": seed,
+        "fold": None,
+        "overrides": overrides,
+        "model": {
+            "name": model,
+            "source": "hf",
+            "params_total": params,
+            "params_trainable": params // 2,
+            "flops_per_sample": 2.0e6,
+        },
+        "data": {"name": dataset, "task": "text_classification", "num_classes": 2},
+        "monitor": {"metric": "val/f1_macro", "mode": "max", "best": None, "best_epoch": 0},
+        "metrics": {"val": val or {}, "test": test or {}} if status == "completed" else {},
+        "timing": {"fit_s": fit_s, "test_s": 1.0, "train_samples_per_s": 50.0},
+        "resources": {"device": "cpu", "peak_rss_mb": 1500.0, "peak_gpu_mem_mb": None},
+        "paths": {"run_dir": str(run_dir), "predictions": "test_predictions.csv"},
+        "config": {"seed": seed, "finetune": {"name": "full"}},
+        "history": history or [],
+    }
+    (run_dir / "results.json").write_text(json.dumps(record))
+    return run_dir
+
+
+def metrics(f1: float, acc: float | None = None) -> dict:
+    acc = f1 if acc is None else acc
+    return {"acc": acc, "f1_macro": f1, "precision_macro": f1, "recall_macro": f1, "loss": 1 - f1}
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    """model=a best on val, model=b best on test, model=c identical predictions to a,
+    model=d failed everywhere, model=e still running, model=a one failed seed as well."""
+    root = tmp_path / "sweep"
+    job = iter(range(100))
+    for seed, (va, ta) in enumerate([(0.80, 0.70), (0.82, 0.72), (0.84, 0.74)], start=1):
+        history = [{"epoch": 0, "val/f1_macro": va - 0.1}, {"epoch": 1, "val/f1_macro": va}]
+        write_run(
+            root,
+            str(next(job)),
+            ["model=a", f"seed={seed}"],
+            metrics(va),
+            metrics(ta),
+            preds=predictions(180),
+            history=history,
+        )
+    write_run(root, str(next(job)), ["model=a", "seed=4"], status="failed", error="CUDA OOM")
+    for seed, (vb, tb) in enumerate([(0.70, 0.90), (0.71, 0.91), (0.72, 0.92)], start=1):
+        write_run(
+            root,
+            str(next(job)),
+            ["model=b", f"seed={seed}"],
+            metrics(vb),
+            metrics(tb),
+            preds=predictions(100),
+            params=5000,
+            fit_s=30.0,
+        )
+    write_run(
+        root,
+        str(next(job)),
+        ["model=c", "seed=1"],
+        metrics(0.60),
+        metrics(0.70),
+        preds=predictions(180),
+    )
+    write_run(
+        root,
+        str(next(job)),
+        ["model=d", "seed=1"],
+        status="failed",
+        error="model not available offline\nmore traceback",
+    )
+    running = root / str(next(job)) / ".hydra"
+    running.mkdir(parents=True)
+    (running / "overrides.yaml").write_text("- model=e\n- seed=1\n")
+    return root
+
+
+def row(comparison, config: str):
+    table = comparison.table
+    return table[table["config"] == config].iloc[0]
+
+
+def test_mean_std_and_n_per_config(sweep):
+    c = compare(sweep, formats=None, plots=False)
+    a = row(c, "model=a")
+    assert a["n"] == 3 and a["n_jobs"] == 4
+    assert a["val/f1_macro_mean"] == pytest.approx(0.82)
+    assert a["val/f1_macro_std"] == pytest.approx(0.02)
+    assert a["test/acc_mean"] == pytest.approx(0.72)
+    assert a["test/loss_mean"] == pytest.approx(0.28)
+    assert a["params_total"] == 1000 and a["fit_s"] == 10.0
+    assert row(c, "model=b")["params_total"] == 5000
+
+
+def test_selection_is_on_val_never_test(sweep):
+    c = compare(sweep, formats=None, plots=False)
+    assert c.metric == "val/f1_macro" and c.mode == "max"
+    assert c.best == "model=a"  # model=b is better on test, worse on val
+    assert list(c.table["config"][:3]) == ["model=a", "model=b", "model=c"]
+    assert c.table["selected"].tolist().count(True) == 1
+    assert c.summary[0] == (
+        "Selected on val/f1_macro (max): model=a (val 0.820 ± 0.020, n=3)"
+        " → test f1_macro 0.720 ± 0.020"
+    )
+    assert c.display.loc[c.display["config"] == "model=a", ""].item() == "★"
+    # an explicit metric and mode override the records' monitor
+    low_loss = compare(sweep, metric="val/loss", mode="min", formats=None, plots=False)
+    assert low_loss.best == "model=a"
+    worst = compare(sweep, metric="val/acc", mode="min", formats=None, plots=False)
+    assert worst.best == "model=c"
+
+
+def test_significance_on_test_predictions(sweep):
+    c = compare(sweep, formats=None, plots=False)
+    b, same = row(c, "model=b"), row(c, "model=c")
+    assert b["p_bootstrap"] < 0.05 and b["p_mcnemar"] < 0.05
+    assert b["delta_acc"] == pytest.approx(-0.4)  # 100 vs 180 of 200 right
+    assert b["vs_best"] == "worse on test"
+    assert same["p_bootstrap"] == 1.0 and same["p_mcnemar"] == 1.0
+    assert same["vs_best"] == "within noise"
+    assert "Within noise of model=a" in c.summary[1] and "model=c" in c.summary[1]
+
+
+def test_failed_and_running_jobs_are_kept_and_marked(sweep):
+    c = compare(sweep, formats=None, plots=False)
+    assert row(c, "model=a")["status"] == "3 ok, 1 failed (CUDA OOM)"
+    assert row(c, "model=d")["status"] == "failed: model not available offline"
+    assert row(c, "model=e")["status"] == "1 running"
+    assert row(c, "model=d")["n"] == 0 and row(c, "model=e")["n"] == 0
+    assert list(c.table["config"][-2:]) == ["model=d", "model=e"]  # no val value: last
+    runs = c.runs
+    running = runs[runs["config"] == "model=e"].iloc[0]
+    assert running["status"] == "running" and running["seed"] == 1
+    assert "Jobs: 7 completed, 2 failed, 1 running." in c.summary
+
+
+def test_load_one_row_per_job(sweep):
+    runs = load(sweep)
+    assert len(runs) == 10
+    for column in [
+        "status",
+        "config",
+        "seed",
+        "fold",
+        "val/acc",
+        "test/f1_macro",
+        "params_total",
+        "fit_s",
+        "peak_rss_mb",
+        "run_dir",
+    ]:
+        assert column in runs.columns, column
+    a = runs[(runs["config"] == "model=a") & (runs["status"] == "completed")]
+    assert sorted(a["seed"]) == [1, 2, 3]
+    assert sorted(a["test/f1_macro"]) == pytest.approx([0.70, 0.72, 0.74])
+
+
+def test_group_by_record_fields(sweep):
+    c = compare(sweep, group_by="model.name,config.finetune.name", formats=None, plots=False)
+    assert c.best == "model.name=a config.finetune.name=full"
+    assert row(c, "model.name=a config.finetune.name=full")["n"] == 3
+
+
+def test_shared_overrides_and_default_config(tmp_path):
+    root = tmp_path / "s"
+    for i, model in enumerate(["a", "b"]):
+        write_run(
+            root,
+            str(i),
+            [f"model={model}", "trainer.max_epochs=1", "seed=1"],
+            metrics(0.5 + i / 10),
+            metrics(0.5),
+        )
+    c = compare(root, formats=None, plots=False)
+    assert set(c.table["config"]) == {"model=a", "model=b"}
+    assert "Shared by all jobs: trainer.max_epochs=1" in c.summary
+    single = tmp_path / "single"
+    write_run(single, "0", ["seed=3"], metrics(0.5), metrics(0.5))
+    write_run(single, "1", [], metrics(0.7), metrics(0.5))
+    c = compare(single, formats=None, plots=False)
+    assert c.table["config"].tolist() == ["(default)"]
+    assert c.table["n"].item() == 2
+
+
+def tabular_rows(tex: str) -> tuple[int, list[str]]:
+    spec = re.search(r"\\begin\{tabular\}\{([lrc|]+)\}", tex).group(1)
+    body = tex.split(r"\begin{tabular}")[1].split(r"\end{tabular}")[0]
+    rows = [line for line in body.splitlines()[1:] if line.strip() and line.strip() != r"\hline"]
+    return len(spec.replace("|", "")), rows
+
+
+def test_latex_columns_balanced_and_escaped(sweep, tmp_path):
+    out = tmp_path / "out"
+    compare(sweep, formats=["tex"], out_dir=out, plots=False, latex_caption="F1 & acc_50%")
+    tex = (out / "leaderboard.tex").read_text()
+    n_columns, rows = tabular_rows(tex)
+    assert len(rows) == 1 + 5  # header + one row per config
+    for line in rows:
+        assert len(re.findall(r"(?<!\\)&", line)) == n_columns - 1, line
+        assert line.endswith(r"\\")
+        assert not re.search(r"(?<!\\)[_%#]", line), line
+        assert "±" not in line and "★" not in line
+    assert r"val/f1\_macro" in rows[0]
+    assert r"$\pm$" in tex and r"$\star$ model=a" in tex
+    assert r"\caption{F1 \& acc\_50\%}" in tex
+
+
+def test_pivot_mean_rank(tmp_path):
+    root = tmp_path / "grid"
+    scores = {"x": {"a": 0.9, "b": 0.8, "c": 0.7}, "y": {"a": 0.6, "b": 0.75, "c": 0.5}}
+    job = iter(range(100))
+    for dataset, by_model in scores.items():
+        for model, score in by_model.items():
+            for seed in (1, 2):  # mean over seeds is the cell
+                write_run(
+                    root,
+                    str(next(job)),
+                    [f"model={model}", f"data={dataset}", f"seed={seed}"],
+                    metrics(0.5),
+                    metrics(score + (seed - 1.5) / 100),
+                    dataset=dataset,
+                )
+    c = compare(root, pivot="data", formats=["md"], plots=False)
+    p = c.pivot.set_index("config")
+    assert list(p.index) == ["model=b", "model=a", "model=c"]  # rank ties broken by mean score
+    assert p.loc["model=a", "x"] == pytest.approx(0.9)
+    assert p.loc["model=b", "y"] == pytest.approx(0.75)
+    assert p["mean rank"].to_dict() == pytest.approx(
+        {"model=a": 1.5, "model=b": 1.5, "model=c": 3.0}
+    )
+    assert p.loc["model=b", "mean"] == pytest.approx(0.775)
+    assert (root / "comparison" / "pivot_data.md").is_file()
+    assert (root / "comparison" / "pivot_data.csv").is_file()
+    assert any("span 2 datasets" in line for line in c.summary)
+
+
+def test_cli_writes_tables_and_plots(sweep, capsys):
+    assert main([str(sweep)]) == 0
+    out = sweep / "comparison"
+    for fmt in ("md", "csv", "tex", "html"):
+        assert (out / f"leaderboard.{fmt}").stat().st_size > 0
+    for plot in ("metric_by_config", "quality_vs_params", "quality_vs_fit_time", "learning_curves"):
+        assert (out / f"{plot}.png").stat().st_size > 0
+    md = (out / "leaderboard.md").read_text()
+    assert "| ★ | model=a |" in md and "failed: model not available offline" in md
+    assert "Selected on val/f1_macro" in capsys.readouterr().out
+
+
+def test_cli_second_dir_and_out(sweep, tmp_path):
+    other = tmp_path / "other"
+    write_run(other, "0", ["model=z", "seed=1"], metrics(0.99), metrics(0.5))
+    out = tmp_path / "tables"
+    assert (
+        main([str(sweep), str(other), "--out", str(out), "--format", "md,csv", "--no-plots"]) == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "leaderboard.md"]
+    assert "model=z" in (out / "leaderboard.md").read_text()
+
+
+def test_cli_empty_dir_fails_with_message(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([str(empty)]) != 0
+    err = capsys.readouterr().err
+    assert "no results.json" in err and str(empty) in err
+    assert not (empty / "comparison").exists()
+    assert main([str(tmp_path / "missing")]) != 0
+    assert main([str(empty), "--metric", "test/acc"]) != 0
+
+
+def test_cli_rejects_test_metric_for_selection(sweep, capsys):
+    assert main([str(sweep), "--metric", "test/acc", "--no-plots"]) == 1
+    assert "validation" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""Statistics used by the comparison: values checked against hand computations."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bakeoff.results import stats
+
+
+def test_summarize_mean_std_ci():
+    s = stats.summarize([0.5, 0.7, 0.6])
+    assert s.n == 3
+    assert s.mean == pytest.approx(0.6)
+    assert s.std == pytest.approx(0.1)  # sample std (ddof=1)
+    assert s.ci95 == pytest.approx(4.302653 * 0.1 / math.sqrt(3), rel=1e-5)  # t(0.975, 2)
+    low, high = stats.confidence_interval([0.5, 0.7, 0.6])
+    assert (low, high) == pytest.approx((0.6 - s.ci95, 0.6 + s.ci95))
+
+
+def test_summarize_ignores_missing_and_single_value_has_no_std():
+    assert stats.mean_std([1.0, None, float("nan"), 3.0]) == pytest.approx((2.0, math.sqrt(2), 2))
+    single = stats.summarize([0.42])
+    assert single.mean == 0.42 and single.n == 1 and math.isnan(single.std)
+    assert stats.summarize([]).n == 0
+
+
+def test_bootstrap_identical_predictions_give_p_one():
+    correct = np.random.default_rng(1).random(300) > 0.3
+    assert stats.paired_bootstrap(correct, correct) == 1.0
+    # different examples right, same accuracy: no observed difference, p is 1 as well
+    assert stats.paired_bootstrap([1, 0, 1, 0], [0, 1, 0, 1]) == 1.0
+
+
+def test_bootstrap_known_different_pair_is_significant_and_reproducible():
+    a = np.r_[np.ones(180), np.zeros(20)]  # 90% correct
+    b = np.r_[np.ones(100), np.zeros(100)]  # 50% correct
+    p = stats.paired_bootstrap(a, b)
+    assert p < 0.05
+    assert p == stats.paired_bootstrap(a, b)  # fixed RNG seed
+    assert p == pytest.approx(2 / 10_001)  # no resample crosses zero: the (0 + 1) / (B + 1) floor
+    assert stats.paired_bootstrap(b, a) == p  # two-sided
+
+
+def test_bootstrap_small_difference_is_not_significant():
+    a = np.r_[np.ones(3), np.zeros(1), np.ones(96)]
+    b = np.r_[np.zeros(3), np.ones(1), np.ones(96)]  # differs on 4 examples, 3 vs 1
+    assert stats.paired_bootstrap(a, b) > 0.05
+
+
+def test_bootstrap_rejects_unaligned_scores():
+    with pytest.raises(ValueError):
+        stats.paired_bootstrap([1, 0], [1, 0, 1])
+
+
+def test_mcnemar_exact_values():
+    a = np.r_[np.ones(10, bool), np.ones(5, bool)]
+    b = np.r_[np.zeros(10, bool), np.ones(5, bool)]  # 10 discordant, all favour a
+    assert stats.mcnemar_exact(a, b) == pytest.approx(2 * 0.5**10)
+    # 8 vs 2 discordant: 2 * P(X <= 2), X ~ Bin(10, 1/2) = 2 * (1 + 10 + 45) / 1024
+    a = np.r_[np.ones(8, bool), np.zeros(2, bool)]
+    assert stats.mcnemar_exact(a, ~a) == pytest.approx(2 * 56 / 1024)
+    assert stats.mcnemar_exact([1, 0, 1], [1, 0, 1]) == 1.0
+    assert stats.mcnemar_exact([1, 0], [0, 1]) == 1.0
+
+
+def test_mcnemar_large_sample_matches_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    a, b = rng.random(5000) > 0.2, rng.random(5000) > 0.25
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    expected = scipy_stats.binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue
+    assert stats.mcnemar_exact(a, b) == pytest.approx(expected, rel=1e-9)

@@ -1,0 +1,116 @@
+"""End to end on a tiny model: a real Trainer, a real W&B offline run, the record, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from bakeoff.results.record import read_record
+from bakeoff.train import run
+
+NUMBER = (int, float)
+SCHEMA = {
+    "status": str,
+    "run_id": (str, type(None)),
+    "name": str,
+    "seed": int,
+    "overrides": list,
+    "model": {
+        "name": str,
+        "source": str,
+        "params_total": int,
+        "params_trainable": int,
+        "flops_per_sample": NUMBER,
+    },
+    "data": {
+        "name": str,
+        "task": str,
+        "num_classes": int,
+        "n_train": int,
+        "n_val": int,
+        "n_test": int,
+    },
+    "monitor": {"metric": str, "mode": str, "best": NUMBER, "best_epoch": int},
+    "metrics": {
+        "val": {k: NUMBER for k in ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")},
+        "test": {k: NUMBER for k in ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")},
+    },
+    "timing": {
+        "fit_s": NUMBER,
+        "test_s": NUMBER,
+        "train_samples_per_s": NUMBER,
+        "eval_samples_per_s": NUMBER,
+        "startup_s": NUMBER,
+    },
+    "resources": {"device": str, "precision": str, "world_size": int, "peak_rss_mb": NUMBER},
+    "env": {"python": str, "torch": str, "lightning": str, "transformers": str, "bakeoff": str},
+    "paths": {"run_dir": str, "best_ckpt": str, "predictions": str},
+    "config": dict,
+}
+
+
+def check_schema(record: dict, schema: dict, where: str = "") -> None:
+    for key, expected in schema.items():
+        assert key in record, f"missing {where}{key}"
+        if isinstance(expected, dict):
+            check_schema(record[key], expected, f"{where}{key}.")
+        else:
+            assert isinstance(record[key], expected), f"{where}{key}={record[key]!r}"
+
+
+def unresolved(node) -> list[str]:
+    if isinstance(node, dict):
+        return [p for v in node.values() for p in unresolved(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in unresolved(v)]
+    return [node] if isinstance(node, str) and "${" in node else []
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from tests.conftest import TINY, compose
+
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = compose(tmp, *TINY)
+    record = run(cfg, tmp / "run")
+    return tmp / "run", record
+
+
+def test_record_matches_schema_and_is_on_disk(finished):
+    run_dir, record = finished
+    on_disk = read_record(run_dir)
+    assert on_disk == json.loads(json.dumps(record))
+    check_schema(on_disk, SCHEMA)
+    assert on_disk["status"] == "completed" and on_disk["error"] is None
+    assert (
+        on_disk["data"] | {"n_train": 64, "n_val": 32, "n_test": 48, "num_classes": 2}
+        == on_disk["data"]
+    )
+    assert unresolved(on_disk["config"]) == []
+    assert on_disk["config"]["model"]["name"] == "tiny_bert"
+    assert on_disk["monitor"]["best"] == on_disk["metrics"]["val"]["f1_macro"]
+    assert 0.0 <= on_disk["data"]["padded_token_fraction"] < 1.0
+    assert not list(run_dir.glob(".results.*.tmp"))  # atomic write left no temp file
+
+
+def test_test_metrics_come_from_best_checkpoint_and_predictions(finished):
+    run_dir, record = finished
+    best = torch.load(record["paths"]["best_ckpt"], weights_only=True)  # loads without pickle
+    assert best["epoch"] == record["monitor"]["best_epoch"]
+    lines = (run_dir / record["paths"]["predictions"]).read_text().splitlines()
+    assert lines[0] == "index,label,pred,prob_great,prob_other"
+    rows = [line.split(",") for line in lines[1:]]
+    assert [int(r[0]) for r in rows] == list(range(48))
+    acc = sum(r[1] == r[2] for r in rows) / len(rows)
+    assert acc == pytest.approx(record["metrics"]["test"]["acc"], abs=1e-6)
+
+
+def test_wandb_offline_run_is_written_and_named(finished):
+    run_dir, record = finished
+    runs = list((Path(run_dir) / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    assert record["run_id"] and runs[0].name.endswith(record["run_id"])
+    assert list(runs[0].glob("*.wandb"))
