@@ -138,10 +138,10 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> None:
     import lightning as L
-    from hydra.utils import instantiate
 
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
+    from bakeoff.utils.build import build as instantiate
     from bakeoff.utils.measure import RunMeter, forward_flops_per_sample
     from bakeoff.utils.wandb import finish_wandb
 

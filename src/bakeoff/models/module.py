@@ -11,7 +11,6 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
@@ -23,6 +22,7 @@ from torchmetrics.classification import (
 
 from bakeoff.models.finetune import set_batchnorm_eval
 from bakeoff.models.schedules import lr_lambda
+from bakeoff.utils.build import build as instantiate
 
 
 def classification_metrics(num_classes: int, validate: bool) -> MetricCollection:

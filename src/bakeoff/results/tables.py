@@ -1,0 +1,169 @@
+"""Render a comparison: number formatting, markdown / LaTeX / html / csv tables, escaping."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from bakeoff.results.compare import Comparison
+
+FORMATS = ("md", "csv", "tex", "html")
+STAR = "★"
+# Cost columns shown beside quality: column -> (header, formatter).
+COST = {
+    "params_total": ("params", lambda v: _si(v)),
+    "params_trainable": ("trainable", lambda v: _si(v)),
+    "flops_per_sample": ("FLOPs/sample", lambda v: _si(v)),
+    "fit_s": ("fit s", lambda v: f"{v:.1f}"),
+    "train_samples_per_s": ("train samples/s", lambda v: f"{v:.1f}"),
+    "peak_rss_mb": ("peak RSS MB", lambda v: f"{v:.0f}"),
+}
+
+
+def _si(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return ""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.1f}{suffix}"
+    return f"{value:.0f}"
+
+
+def format_mean_std(mean: float, std: float, digits: int = 3) -> str:
+    if mean is None or not math.isfinite(mean):
+        return ""
+    if std is None or not math.isfinite(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def format_p(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def display_frame(
+    table: pd.DataFrame, metric_columns: Sequence[str], best: str | None
+) -> pd.DataFrame:
+    """Formatted strings, one column per header, for md/tex/html and the console."""
+    out: dict[str, list[str]] = {
+        "": [STAR if c == best else "" for c in table["config"]],
+        "config": list(table["config"]),
+        "status": list(table["status"]),
+        "n": [str(n) for n in table["n"]],
+    }
+    for column in metric_columns:
+        out[column] = [
+            format_mean_std(m, s)
+            for m, s in zip(table[f"{column}_mean"], table[f"{column}_std"], strict=True)
+        ]
+    for column, (header, fmt) in COST.items():
+        out[header] = [fmt(v) if math.isfinite(v) else "" for v in table[column]]
+    out["p (bootstrap)"] = [format_p(p) for p in table["p_bootstrap"]]
+    out["p (McNemar)"] = [format_p(p) for p in table["p_mcnemar"]]
+    out["vs best"] = list(table["vs_best"])
+    return pd.DataFrame(out)
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    numeric = {c for c in frame.columns if c not in ("", "config", "status", "vs best")}
+    header = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---:" if c in numeric else "---" for c in frame.columns) + "|"
+    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([header, rule, *rows])
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    STAR: r"$\star$",
+    "→": r"$\rightarrow$",
+    "≥": r"$\geq$",
+    "<": r"$<$",  # plain (OT1) LaTeX prints a bare < as an inverted exclamation mark
+    ">": r"$>$",
+    "|": r"$|$",
+    "—": "--",
+}
+_LATEX_PATTERN = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
+
+
+def latex_escape(text: Any) -> str:
+    return _LATEX_PATTERN.sub(lambda m: _LATEX_SPECIAL[m.group(0)], str(text))
+
+
+def latex_table(frame: pd.DataFrame, caption: str, comments: Sequence[str] = ()) -> str:
+    """A plain `table`/`tabular` with \\hline rules: compiles without extra packages."""
+    spec = "l" + "r" * (len(frame.columns) - 1)
+    lines = [f"% {c}" for c in comments]
+    lines += [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{spec}}}", r"\hline"]
+    lines.append(" & ".join(latex_escape(c) for c in frame.columns) + r" \\")
+    lines.append(r"\hline")
+    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in frame.itertuples(False)]
+    lines += [r"\hline", r"\end{tabular}", rf"\caption{{{latex_escape(caption)}}}"]
+    lines += [r"\label{tab:bakeoff-leaderboard}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def latex_frame(display: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The paper subset: selection metric on val, test metrics, cost, p; the ★ joins the name."""
+    config = [f"{star} {c}".strip() for star, c in zip(display[""], display["config"], strict=True)]
+    columns = ["n", metric] + [c for c in display.columns if c.startswith("test/")]
+    columns += ["params", "FLOPs/sample", "fit s", "p (bootstrap)"]
+    frame = display[[c for c in columns if c in display.columns]].copy()
+    frame.insert(0, "config", config)
+    return frame
+
+
+def write_tables(
+    comparison: Comparison, out: Path, formats: Sequence[str], caption: str | None
+) -> list[Path]:
+    """Write `out/leaderboard.<fmt>` for each of `formats` (md, csv, tex, html)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = out / f"leaderboard.{fmt}"
+        if fmt == "md":
+            path.write_text(comparison.markdown)
+        elif fmt == "csv":
+            comparison.table.to_csv(path, index=False, float_format="%.6g")
+        elif fmt == "tex":
+            caption = caption or (
+                f"Mean ± std over seeds; {STAR} selected on {comparison.metric} "
+                "(validation); test metrics of the best checkpoint."
+            )
+            frame = latex_frame(comparison.display, comparison.metric)
+            path.write_text(latex_table(frame, caption, comments=comparison.summary))
+        elif fmt == "html":
+            summary = "".join(f"<li>{html.escape(s)}</li>" for s in comparison.summary)
+            body = comparison.display.to_html(index=False, escape=True, na_rep="")
+            path.write_text(
+                '<!doctype html>\n<html><head><meta charset="utf-8"><title>bakeoff leaderboard'
+                f"</title></head>\n<body>\n<h1>bakeoff leaderboard</h1>\n<ul>{summary}</ul>\n"
+                f"{body}\n<p>{html.escape(comparison.legend)}</p>\n</body></html>\n"
+            )
+        written.append(path)
+    return written

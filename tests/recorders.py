@@ -1,0 +1,72 @@
+"""Callbacks the tests plug in through config (`+callbacks.x._target_=tests.recorders...`).
+
+They observe a real run and write what they saw to JSON, so tests assert on facts, not logs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning as L
+import torch
+
+
+class GroupActivity(L.Callback):
+    """Per epoch: which backbone layer groups (and the head) got gradients and changed."""
+
+    def __init__(self, out: str) -> None:
+        self.out, self.epochs = Path(out), []
+
+    def _params(self, pl_module):
+        groups = {f"backbone_{i}": g for i, g in enumerate(pl_module.backbone_groups)}
+        groups["head"] = list(pl_module.head.parameters())
+        return groups
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.before = {
+            k: [p.detach().clone() for p in ps] for k, ps in self._params(pl_module).items()
+        }
+        self.with_grad: set[str] = set()
+        self.lrs = {g["name"]: g["lr"] for g in trainer.optimizers[0].param_groups}
+
+    def on_after_backward(self, trainer, pl_module) -> None:
+        for k, ps in self._params(pl_module).items():
+            if any(p.grad is not None for p in ps):
+                self.with_grad.add(k)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        changed = [
+            k
+            for k, ps in self._params(pl_module).items()
+            if any(not torch.equal(p, b) for p, b in zip(ps, self.before[k], strict=True))
+        ]
+        self.epochs.append(
+            {
+                "epoch": trainer.current_epoch,
+                "changed": sorted(changed),
+                "with_grad": sorted(self.with_grad),
+                "lrs": self.lrs,
+            }
+        )
+        self.out.write_text(json.dumps(self.epochs))
+
+
+class BatchNormStats(L.Callback):
+    """Saves every BatchNorm buffer of the backbone before fit and after it."""
+
+    def __init__(self, out: str) -> None:
+        self.out = Path(out)
+
+    def _stats(self, pl_module):
+        return {
+            k: v.detach().clone()
+            for k, v in pl_module.backbone.state_dict().items()
+            if "running_" in k or "num_batches_tracked" in k
+        }
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self.before = self._stats(pl_module)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        torch.save({"before": self.before, "after": self._stats(pl_module)}, self.out)

@@ -1,0 +1,107 @@
+"""Each freeze strategy on a real Trainer: who gets gradients, who changes, at which LR."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bakeoff.models.finetune import Full, Gradual
+from bakeoff.train import run
+
+LR, HEAD_LR = 1e-3, 1e-2
+
+
+def run_with_activity(tiny_cfg, tmp_path, *overrides):
+    out = tmp_path / "activity.json"
+    cfg = tiny_cfg(
+        "+callbacks.activity._target_=tests.recorders.GroupActivity",
+        f"+callbacks.activity.out={out}",
+        "scheduler=constant",
+        f"optim.lr={LR}",
+        f"optim.head_lr={HEAD_LR}",
+        "logger=csv",
+        "callbacks.early_stopping=null",
+        *overrides,
+    )
+    record = run(cfg, tmp_path / "run")
+    return json.loads(out.read_text()), record
+
+
+# tiny_bert has 3 backbone groups: embeddings, block 0, block 1 (its unused pooler is dropped).
+ALL = ["backbone_0", "backbone_1", "backbone_2", "head"]
+
+
+def test_full_trains_everything_from_the_start(tiny_cfg, tmp_path):
+    epochs, record = run_with_activity(tiny_cfg, tmp_path, "finetune=full", "trainer.max_epochs=1")
+    assert epochs[0]["changed"] == ALL and epochs[0]["with_grad"] == ALL
+    assert record["model"]["params_trainable"] == record["model"]["params_total"]
+
+
+def test_linear_probe_never_touches_the_backbone(tiny_cfg, tmp_path):
+    epochs, record = run_with_activity(tiny_cfg, tmp_path, "finetune=linear_probe")
+    for e in epochs:
+        assert e["changed"] == ["head"] and e["with_grad"] == ["head"]
+    assert record["model"]["params_trainable"] == 64 * 2 + 2  # the head: Linear(64, 2)
+
+
+def test_freeze_unfreeze_opens_backbone_at_epoch_k_at_lower_lr_with_decay(tiny_cfg, tmp_path):
+    epochs, record = run_with_activity(
+        tiny_cfg,
+        tmp_path,
+        "finetune=freeze_unfreeze",
+        "finetune.unfreeze_at_epoch=1",
+        "finetune.unfreeze_lr_factor=0.1",
+        "finetune.layer_decay=0.5",
+    )
+    assert epochs[0]["changed"] == ["head"] and epochs[0]["with_grad"] == ["head"]
+    assert epochs[1]["changed"] == ALL and epochs[1]["with_grad"] == ALL
+    lrs = epochs[1]["lrs"]  # constant schedule: the optimizer's LR is each group's base LR
+    for i in range(3):
+        expected = LR * 0.1 * 0.5 ** (2 - i)
+        assert lrs[f"backbone_{i}"] == pytest.approx(expected)
+        assert lrs[f"backbone_{i}_no_decay"] == pytest.approx(expected)
+    assert lrs["head"] == pytest.approx(HEAD_LR)
+    history = record["finetune"]["trainable_history"]
+    assert [h["epoch"] for h in history] == [0, 1]
+    assert history[0]["trainable"] == 130 and history[1]["trainable"] == history[1]["total"]
+
+
+def test_gradual_unfreezes_top_down_at_milestones(tiny_cfg, tmp_path):
+    epochs, _ = run_with_activity(
+        tiny_cfg,
+        tmp_path,
+        "finetune=gradual",
+        "finetune.milestones=[1,2]",
+        "finetune.groups_per_step=1",
+        "trainer.max_epochs=3",
+    )
+    assert [e["changed"] for e in epochs] == [
+        ["head"],
+        ["backbone_2", "head"],
+        ["backbone_1", "backbone_2", "head"],
+    ]
+    assert [e["with_grad"] for e in epochs] == [e["changed"] for e in epochs]
+
+
+def test_layer_decay_gives_geometric_lrs_top_to_bottom(tiny_cfg, tmp_path):
+    epochs, _ = run_with_activity(
+        tiny_cfg,
+        tmp_path,
+        "finetune=layer_decay",
+        "finetune.layer_decay=0.8",
+        "trainer.max_epochs=1",
+    )
+    lrs = epochs[0]["lrs"]
+    assert [lrs[f"backbone_{i}"] for i in range(3)] == pytest.approx([LR * 0.64, LR * 0.8, LR])
+    assert epochs[0]["changed"] == ALL
+
+
+def test_strategy_policies_without_a_trainer():
+    g = Gradual("gradual", milestones=[2, 4])  # 5 groups, 3 per milestone step
+    assert g.trainable(0, 5) == [False] * 5
+    assert g.trainable(2, 5) == [False, False, True, True, True]
+    assert g.trainable(4, 5) == [True] * 5
+    assert Full("full", layer_decay=0.5).lr_scale(0, 3) == 0.25
+    with pytest.raises(ValueError, match="layer_decay"):
+        Full("full", layer_decay=0.0)
