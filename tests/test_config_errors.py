@@ -62,7 +62,7 @@ def csv_cfg(tmp_path, **sources):
 def test_missing_data_file_names_the_path_and_leaves_a_failed_record(tmp_path):
     cfg = csv_cfg(tmp_path, train=tmp_path / "nope.csv", test=tmp_path / "nope.csv")
     with pytest.raises(DataError, match=r"data.source.train: file not found: .*nope.csv"):
-        run(cfg, tmp_path / "run")
+        run(cfg)
     record = read_record(tmp_path / "run")
     assert record["status"] == "failed" and "nope.csv" in record["error"]
     assert record["config"]["data"]["source"]["train"].endswith("nope.csv")
@@ -73,7 +73,7 @@ def test_text_column_not_in_file_lists_the_columns(tmp_path):
     path.write_text("sentence,label\ngood,pos\nbad,neg\n")
     cfg = csv_cfg(tmp_path, train=path, test=path)
     with pytest.raises(DataError) as err:
-        run(cfg, tmp_path / "run")
+        run(cfg)
     assert "data.source.text_column='text'" in str(err.value)
     assert "its columns are: sentence, label" in str(err.value)
 
@@ -82,7 +82,7 @@ def test_uncached_hub_model_offline_names_the_offline_choices(tmp_path, monkeypa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = compose(tmp_path, "model=bert", "logger=csv")
     with pytest.raises(ModelNotAvailableError) as err:
-        run(cfg, tmp_path / "run")
+        run(cfg)
     assert "bert-base-uncased" in str(err.value)
     assert "model=minilm" in str(err.value) and "model=tiny_bert" in str(err.value)
 

@@ -12,7 +12,7 @@ from bakeoff.train import run
 LR, HEAD_LR = 1e-3, 1e-2
 
 
-def run_with_activity(tiny_cfg, tmp_path, *overrides):
+def run_with_activity(tiny_cfg, tmp_path, *overrides):  # output in tmp_path/run (conftest)
     out = tmp_path / "activity.json"
     cfg = tiny_cfg(
         "+callbacks.activity._target_=tests.recorders.GroupActivity",
@@ -24,7 +24,7 @@ def run_with_activity(tiny_cfg, tmp_path, *overrides):
         "callbacks.early_stopping=null",
         *overrides,
     )
-    record = run(cfg, tmp_path / "run")
+    record = run(cfg)
     return json.loads(out.read_text()), record
 
 

@@ -75,7 +75,7 @@ def finished(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("run")
     cfg = compose(tmp, *TINY)
-    record = run(cfg, tmp / "run")
+    record = run(cfg)
     return tmp / "run", record
 
 

@@ -9,7 +9,7 @@ truth); defaults here only mirror them so that a group file may leave a key out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any  # noqa: UP035 - OmegaConf 2.3 needs typing.Optional / List / Dict
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -145,17 +145,30 @@ class EvalConfig:
     seed: int = 42
     tags: list[str] = field(default_factory=list)
     ckpt_path: str = MISSING
-    split: str = "test"
+    data: Any = None
     trainer: TrainerConfig = MISSING
     logger: Any = None
     paths: Any = MISSING
     extras: Any = None
 
 
+@dataclass
+class PredictConfig:
+    task_name: str = "predict"
+    ckpt_path: str = MISSING
+    input: str = MISSING  # a table file, an image folder or file, or one text string
+    input_column: str | None = None  # None: the text column the model was trained on
+    output: str = MISSING
+    batch_size: int = 64
+    accelerator: str = "auto"
+    paths: Any = MISSING
+
+
 def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(name="predict_schema", node=PredictConfig)
     cs.store(group="schema/data", name="text", node=TextDataConfig)
     cs.store(group="schema/data", name="image", node=ImageDataConfig)
     cs.store(group="schema", name="model", node=ModelConfig)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from omegaconf import DictConfig
 
@@ -19,21 +18,47 @@ def _in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _fail(err: Exception):
+    if isinstance(err, BakeoffError):
+        raise SystemExit(f"error: {err}") from None
+    raise err
+
+
+def eval_task(cfg: DictConfig) -> None:
+    from bakeoff.evaluate import evaluate
+    from bakeoff.utils.summary import print_summary
+
+    try:
+        print_summary(evaluate(cfg))
+    except Exception as err:
+        _fail(err)
+
+
+def predict_task(cfg: DictConfig) -> None:
+    from bakeoff.predict import predict
+
+    try:
+        print(f"predictions written to {predict(cfg)}")
+    except Exception as err:
+        _fail(err)
+
+
 def train_task(cfg: DictConfig) -> float | None:
     """Hydra task for train.py. Returns the best monitored value (what Optuna optimises)."""
     from bakeoff.train import run
     from bakeoff.utils.summary import print_summary
 
     try:
-        record = run(cfg, Path(cfg.paths.output_dir))
+        record = run(cfg)
     except Exception as err:
         message = f"{type(err).__name__}: {err}" if not isinstance(err, BakeoffError) else str(err)
         if _in_multirun():
-            # Record written; the other jobs go on and the sweep exits non-zero at its end.
-            log.error("job failed: %s", message)
+            # Record written (status "failed", the error); the other jobs go on, and the
+            # end-of-multirun callback lists the failed jobs and exits non-zero.
+            log.error(
+                "job failed, the sweep goes on: %s (record: %s)", message, cfg.paths.output_dir
+            )
             return None
-        if isinstance(err, BakeoffError):
-            raise SystemExit(f"error: {err}") from None
-        raise
+        _fail(err)
     print_summary(record)
     return record["monitor"]["best"]

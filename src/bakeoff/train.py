@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,18 @@ def _csv_cell(value: str) -> str:
     return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"\n') else value
 
 
-def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Fit + test one configuration. Always writes `results.json`; re-raises on failure."""
-    run_dir = Path(run_dir)
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Fit + test one configuration in `paths.output_dir`. Always writes `results.json`."""
+    return recorded(cfg, _fit_and_test)
+
+
+def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, dict], None]) -> dict[str, Any]:
+    """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised."""
+    run_dir = Path(cfg.paths.output_dir)
     record = base_record(cfg, run_dir)
     try:
         record["config"] = resolved(cfg)
-        _fit_and_test(cfg, run_dir, record)
+        body(cfg, run_dir, record)
         record["status"] = "completed"
         return record
     except KeyboardInterrupt:
@@ -161,6 +167,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> Non
         label_names=datamodule.label_names,
         backbone=backbone,
     )
+    module.run_config = record["config"]
     counts = module.param_counts()
     record["model"].update(source=backbone.source, params_total=counts["total"])
     record["model"]["flops_per_sample"] = forward_flops_per_sample(module, datamodule.probe_batch())
@@ -195,30 +202,32 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> Non
         best_path = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
         record["paths"]["best_ckpt"] = best_path
         if cfg.test:
-            tic = time.perf_counter()
-            trainer.test(
-                module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True
-            )
-            test_s = time.perf_counter() - tic
-            record["timing"]["test_s"] = round(test_s, 3)
-            record["timing"]["eval_samples_per_s"] = len(datamodule.datasets["test"]) / test_s
-            record["metrics"]["test"] = stage_metrics(trainer.callback_metrics, "test")
-            if trainer.global_rank == 0 and module.test_outputs:
-                pred_path = run_dir / "test_predictions.csv"
-                write_predictions(pred_path, module.test_outputs, datamodule.label_names)
-                record["paths"]["predictions"] = pred_path.name
-        record["resources"].update(
-            device=str(trainer.strategy.root_device), world_size=trainer.world_size
-        )
-        for lg in loggers:
-            lg.log_metrics(
-                {
-                    f"final/{s}/{k}": v
-                    for s in ("val", "test")
-                    for k, v in record["metrics"][s].items()
-                }
-            )
-            if hasattr(lg, "experiment") and type(lg).__name__ == "WandbLogger":
-                record["run_id"] = lg.experiment.id
+            test_into_record(trainer, module, datamodule, best_path, run_dir, record)
+        close_loggers(trainer, loggers, record)
     finally:
         finish_wandb(loggers)
+
+
+def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, record: dict) -> None:
+    """Test `ckpt_path` (None: the module as it is); metrics, speed and predictions go in the record."""
+    tic = time.perf_counter()
+    trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
+    test_s = time.perf_counter() - tic
+    record["timing"]["test_s"] = round(test_s, 3)
+    record["timing"]["eval_samples_per_s"] = len(datamodule.datasets["test"]) / test_s
+    record["metrics"]["test"] = stage_metrics(trainer.callback_metrics, "test")
+    if trainer.global_rank == 0 and module.test_outputs:
+        pred_path = run_dir / "test_predictions.csv"
+        write_predictions(pred_path, module.test_outputs, datamodule.label_names)
+        record["paths"]["predictions"] = pred_path.name
+
+
+def close_loggers(trainer, loggers: list, record: dict) -> None:
+    record["resources"].update(
+        device=str(trainer.strategy.root_device), world_size=trainer.world_size
+    )
+    final = {f"final/{s}/{k}": v for s in ("val", "test") for k, v in record["metrics"][s].items()}
+    for lg in loggers:
+        lg.log_metrics(final)
+        if type(lg).__name__ == "WandbLogger":
+            record["run_id"] = lg.experiment.id

@@ -67,6 +67,7 @@ class ClassificationData(L.LightningDataModule):
         pin_memory: bool | None = None,
         preprocessing: Any = None,
         task: str | None = None,
+        label_names: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.name, self.source, self.preprocessing = name, source, preprocessing
@@ -77,6 +78,7 @@ class ClassificationData(L.LightningDataModule):
         self.val_fraction, self.split_seed = val_fraction, split_seed
         self.folds, self.fold = folds, fold
         self.limit_train, self.limit_val, self.limit_test = limit_train, limit_val, limit_test
+        self.fixed_label_names = label_names  # a trained model's class order (eval, predict)
         self.label_names: list[str] = []
         self.datasets: dict[str, Dataset] = {}
 
@@ -101,7 +103,12 @@ class ClassificationData(L.LightningDataModule):
         raw: dict[str, RawSplit] = self.source.load()
         if "train" not in raw:
             raise DataError(f"data source {type(self.source).__name__} gave no train split")
-        self.label_names = label_vocabulary(raw["train"].labels)
+        # A source may fix the class order (e.g. Fashion-MNIST's published ids); else sorted names.
+        self.label_names = list(
+            self.fixed_label_names
+            or getattr(self.source, "label_names", None)
+            or label_vocabulary(raw["train"].labels)
+        )
         to_id = {name: i for i, name in enumerate(self.label_names)}
 
         def ids(split: str) -> np.ndarray:
@@ -147,6 +154,15 @@ class ClassificationData(L.LightningDataModule):
         """The first n validation examples as one batch (for FLOP counting)."""
         ds = self.datasets["val"]
         return self.collate([ds[i] for i in range(min(n, len(ds)))])
+
+    def predict_loader(self, items: Sequence[Any]) -> DataLoader:
+        """Batches for unlabeled items (texts, image paths), in order; labels are placeholders."""
+        n = len(items)
+        split = RawSplit(items=list(items), labels=[None] * n)
+        self.datasets["predict"] = self.make_dataset(
+            split, np.zeros(n, dtype=np.int64), np.arange(n), train=False
+        )
+        return self._loader("predict", self.eval_batch_size, shuffle=False)
 
     def _loader(self, split: str, batch_size: int, shuffle: bool, **kwargs) -> DataLoader:
         pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory

@@ -140,6 +140,8 @@ class FashionMNISTSource:
     there. Nothing is ever downloaded.
     """
 
+    label_names = list(FASHION_MNIST_CLASSES)  # the published class-id order
+
     def __init__(
         self, root: str = "/usr/share/datasets/fashion-mnist", cache_dir: str | None = None
     ) -> None:

@@ -8,7 +8,9 @@ preprocessing the model was pretrained with (a tokenizer, or timm's data config)
 
 from __future__ import annotations
 
-import os
+import functools
+import socket
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,8 +69,24 @@ class Backbone(nn.Module):
         return groups
 
 
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+@functools.cache
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Can the Hugging Face hub be reached? Checked once per process, in seconds.
+
+    Without a network, huggingface_hub retries for about 50 s before giving up; with this check
+    a model that is not cached fails at once, and cached models load from the local cache.
+    """
+    import huggingface_hub.constants as hub
+
+    if hub.HF_HUB_OFFLINE:
+        return False
+    url = urllib.parse.urlparse(hub.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+    except OSError:
+        hub.HF_HUB_OFFLINE = True  # later hub calls (timm, tokenizers) go straight to the cache
+        return False
+    return True
 
 
 def not_available(name: str, cause: Exception) -> ModelNotAvailableError:

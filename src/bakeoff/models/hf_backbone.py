@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from bakeoff.models.backbones import Backbone, TextPreprocessing, not_available
+from bakeoff.models.backbones import Backbone, TextPreprocessing, hub_reachable, not_available
 from bakeoff.models.packaged import hf_local_path
 
 POOLINGS = ("mean", "cls", "pooler")
@@ -47,9 +47,14 @@ class HFBackbone(Backbone):
                 config = AutoConfig.for_model(model_type, **overrides)
                 self.model = AutoModel.from_config(config)
             else:
-                path = hf_local_path(name_or_path) or name_or_path
+                path = hf_local_path(name_or_path)
                 # transformers 5 returns eval mode and the stored dtype: force fp32, train mode.
-                self.model = AutoModel.from_pretrained(path, dtype=torch.float32, **overrides)
+                self.model = AutoModel.from_pretrained(
+                    path or name_or_path,
+                    dtype=torch.float32,
+                    local_files_only=path is not None or not hub_reachable(),
+                    **overrides,
+                )
         except OSError as err:
             raise not_available(name_or_path, err) from err
         self.model.train()
@@ -108,9 +113,12 @@ class HFBackbone(Backbone):
     def preprocessing(self) -> TextPreprocessing:
         from transformers import AutoTokenizer
 
-        path = hf_local_path(self._tokenizer_name) or self._tokenizer_name
+        path = hf_local_path(self._tokenizer_name)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
+            tokenizer = AutoTokenizer.from_pretrained(
+                path or self._tokenizer_name,
+                local_files_only=path is not None or not hub_reachable(),
+            )
         except OSError as err:
             raise not_available(self._tokenizer_name, err) from err
         return TextPreprocessing(tokenizer=tokenizer)

@@ -119,6 +119,11 @@ class TaskModule(L.LightningModule):
             }
         )
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The whole resolved run config (plain containers): eval/predict rebuild data from it.
+        if getattr(self, "run_config", None) is not None:
+            checkpoint["bakeoff_config"] = self.run_config
+
     def on_test_epoch_start(self) -> None:
         self.test_outputs = []
 

@@ -13,7 +13,7 @@ from typing import Any
 from torch import Tensor
 
 from bakeoff.errors import ConfigError
-from bakeoff.models.backbones import Backbone, ImagePreprocessing, not_available
+from bakeoff.models.backbones import Backbone, ImagePreprocessing, hub_reachable, not_available
 from bakeoff.models.packaged import timm_packaged_loader
 
 
@@ -61,6 +61,7 @@ class TimmBackbone(Backbone):
             if loader is not None:
                 loader(self.model)
         else:
+            hub_reachable()  # no network: switch the hub client to its cache before it retries
             try:
                 self.model = timm.create_model(model_name, pretrained=True, **kwargs)
             except Exception as err:  # no network / not cached: hub, HTTP and file errors vary

@@ -60,10 +60,17 @@ def make_wandb_logger(
 
 
 def finish_wandb(loggers) -> None:
-    """End this job's W&B run: several runs in one process merge unless each is finished."""
+    """End this job's W&B run: several runs in one process merge unless each is finished.
+
+    Called from a `finally:` block; when an exception is on its way out, the run is finished
+    with exit code 1 so that W&B marks it failed rather than finished.
+    """
+    import sys
+
     from lightning.pytorch.loggers import WandbLogger
 
     if any(isinstance(lg, WandbLogger) for lg in loggers):
         import wandb
 
-        wandb.finish()
+        failing = sys.exc_info()[1] is not None
+        wandb.finish(exit_code=1 if failing else None)

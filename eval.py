@@ -1,0 +1,18 @@
+"""Test a checkpoint:  python eval.py ckpt_path=logs/runs/<run>/checkpoints/<epoch>.ckpt"""
+
+import hydra
+
+from bakeoff.config import setup
+
+setup()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="eval")
+def main(cfg):
+    from bakeoff.entry import eval_task
+
+    eval_task(cfg)
+
+
+if __name__ == "__main__":
+    main()

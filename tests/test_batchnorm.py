@@ -1,0 +1,52 @@
+"""A frozen backbone's BatchNorm running statistics stay bit-identical through training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bakeoff.train import run
+
+VISION = [
+    "model=mobilenetv2",
+    "data=fashion_mnist",
+    "data.image_size=64",
+    "data.limit_train=64",
+    "data.limit_val=32",
+    "data.limit_test=32",
+    "data.batch_size=16",
+    "trainer.max_epochs=1",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "callbacks.progress_bar=null",
+    "logger=csv",
+]
+
+
+def bn_stats_after(tmp_path, strategy):
+    from tests.conftest import compose
+
+    out = tmp_path / f"{strategy}.pt"
+    cfg = compose(
+        tmp_path,
+        *VISION,
+        f"finetune={strategy}",
+        "+callbacks.bn._target_=tests.recorders.BatchNormStats",
+        f"+callbacks.bn.out={out}",
+        f"paths.output_dir={tmp_path / strategy}",
+    )
+    record = run(cfg)
+    return torch.load(out, weights_only=True), record
+
+
+@pytest.mark.parametrize("strategy", ["linear_probe", "full"])
+def test_batchnorm_running_stats(tmp_path, strategy):
+    stats, record = bn_stats_after(tmp_path, strategy)
+    before, after = stats["before"], stats["after"]
+    assert len(before) == 3 * 52  # mobilenetv2_100: 52 BatchNorm layers, 3 buffers each
+    same = [k for k in before if torch.equal(before[k], after[k])]
+    if strategy == "linear_probe":
+        assert same == list(before)  # bit-identical: frozen BN stayed in eval mode
+        assert record["model"]["params_trainable"] == 1280 * 10 + 10
+    else:
+        assert not same  # control: full fine-tuning does update them, so the check can fail
