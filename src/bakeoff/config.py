@@ -184,6 +184,10 @@ def register_resolvers() -> None:
     from omegaconf import OmegaConf
 
     # Process id in hex: with the time stamp it makes run dirs unique across concurrent starts.
+    # The launch directory. Not ${hydra:runtime.cwd}: the sweeper resolves hydra.sweep.dir (and so
+    # paths.log_dir) before Hydra sets HydraConfig, and jobs never chdir (hydra.job.chdir=false).
+    if not OmegaConf.has_resolver("bakeoff_cwd"):
+        OmegaConf.register_new_resolver("bakeoff_cwd", os.getcwd)
     if not OmegaConf.has_resolver("bakeoff_uid"):
         OmegaConf.register_new_resolver("bakeoff_uid", lambda: f"{os.getpid():x}")
 

@@ -176,6 +176,8 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> Non
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     callbacks += [FreezeSchedule(), meter]
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
+    if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
+        callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(run_dir)
     )

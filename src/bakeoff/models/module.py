@@ -20,6 +20,7 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
+from bakeoff.errors import ConfigError
 from bakeoff.models.finetune import set_batchnorm_eval
 from bakeoff.models.schedules import lr_lambda
 from bakeoff.utils.build import build as instantiate
@@ -134,6 +135,9 @@ class TaskModule(L.LightningModule):
     def param_groups(self) -> list[dict[str, Any]]:
         """One group per backbone layer group (x decay / no-decay) plus the head, all up front."""
         optim = self.hparams.optim
+        for key in ("lr", "head_lr"):
+            if optim.get(key) is not None and not optim[key] > 0:
+                raise ConfigError(f"optim.{key} must be > 0, got {optim[key]}")
         n = len(self.backbone_groups)
         named = {id(p): name for name, p in self.named_parameters()}
         groups = []

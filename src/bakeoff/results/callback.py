@@ -1,6 +1,5 @@
 """Hydra callback: at the end of every multirun, the comparison, and a non-zero exit on failure.
 
-`on_multirun_start` makes `${hydra:...}` resolvable for the sweep dir (see there);
 `on_multirun_end` runs after the last job returned (jobs that raised were recorded and returned
 None, see `bakeoff.entry.train_task`):
 
@@ -99,21 +98,6 @@ class CompareOnMultirunEnd(Callback):
 
     def __init__(self, wandb: bool = True, plots: bool = True, fail_on_error: bool = True) -> None:
         self.wandb, self.plots, self.fail_on_error = wandb, plots, fail_on_error
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Let the sweep config's `${hydra:...}` interpolations resolve before the first job.
-
-        Hydra sets HydraConfig only when a job starts, but the sweeper resolves `hydra.sweep.dir`
-        before that, and ours reaches `${hydra:runtime.cwd}` through `paths.log_dir`: without
-        this, `python train.py -m ...` fails with "HydraConfig was not set". A copy is set, so
-        the sweep config itself is left as Hydra made it; each job then sets its own.
-        """
-        import copy
-
-        from hydra.core.hydra_config import HydraConfig
-
-        if not HydraConfig.initialized():
-            HydraConfig.instance().set_config(copy.deepcopy(config))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
