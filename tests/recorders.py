@@ -70,3 +70,29 @@ class BatchNormStats(L.Callback):
 
     def on_fit_end(self, trainer, pl_module) -> None:
         torch.save({"before": self.before, "after": self._stats(pl_module)}, self.out)
+
+
+SYNC_METHODS = ("item", "__bool__", "__float__", "__int__", "tolist", "numpy")
+
+
+class HostSyncCounter(L.Callback):
+    """Counts tensor -> Python reads (each a device->host sync on a GPU) while training runs."""
+
+    def __init__(self, out: str) -> None:
+        self.out, self.count, self.saved = Path(out), 0, {}
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        for name in SYNC_METHODS:
+            original = getattr(torch.Tensor, name)
+            self.saved[name] = original
+
+            def counted(tensor, *args, _original=original, **kwargs):
+                self.count += 1
+                return _original(tensor, *args, **kwargs)
+
+            setattr(torch.Tensor, name, counted)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        for name, original in self.saved.items():
+            setattr(torch.Tensor, name, original)
+        self.out.write_text(json.dumps({"syncs": self.count, "steps": trainer.global_step}))

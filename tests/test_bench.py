@@ -1,0 +1,101 @@
+"""Smoke test of scripts/bench.py on tiny_bert: the report's structure and finite ratios.
+
+Nothing here is timed: the figures themselves belong to `make bench`, not to the test suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from tests.conftest import CONF, ROOT
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bakeoff_bench", ROOT / "scripts" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_bench()
+
+
+def finite(x) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def test_tiny_bert_matches_its_config():
+    """The loops that do not read bakeoff's config build the same tiny_bert it does."""
+    overrides = OmegaConf.to_container(OmegaConf.load(CONF / "model" / "tiny_bert.yaml"))
+    overrides = overrides["backbone"]["config_overrides"]
+    assert overrides.pop("model_type") == "bert"
+    assert overrides == bench.TINY_BERT
+
+
+def test_flop_formula_matches_torch_flop_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = bench.MeanPoolClassifier(bench.build_encoder("tiny_bert", seed=0), num_classes=2)
+    # torch's counter misses the fused CPU attention kernel; eager attention is plain matmuls.
+    model.encoder.set_attn_implementation("eager")
+    n = 40
+    ids = torch.randint(1000, 2000, (1, n))
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model.eval()(input_ids=ids, attention_mask=torch.ones_like(ids))
+    formula_forward = bench.train_flops([n], bench.flop_spec(model)) / 3
+    assert formula_forward == pytest.approx(counter.get_total_flops(), rel=0.01)
+
+
+def test_bench_smoke_tiny_bert(tmp_path):
+    out, raw = tmp_path / "benchmarks.md", tmp_path / "bench.json"
+    bench.main(
+        [
+            "--workloads=tiny_bert",
+            "--steps=3",
+            "--repeats=1",
+            "--eval-samples=16",
+            "--no-startup",
+            "--peak-seconds=0.2",
+            "--device=cpu",
+            f"--threads={torch.get_num_threads()}",  # leave the test process as it was
+            f"--out={out}",
+            f"--json={raw}",
+        ]
+    )
+    report = json.loads(raw.read_text())
+    runs = report["workloads"]["tiny_bert"]["runs"]
+    assert list(runs) == list(bench.CONTENDERS)
+    for name, (run,) in runs.items():
+        assert run["steps"] == 3, name
+        for key in ("samples_per_s", "first_step_s", "eval_samples_per_s", "peak_rss_mb"):
+            assert finite(run[key]) and run[key] > 0, (name, key)
+
+    summary = report["summary"]["tiny_bert"]
+    assert summary["plain"]["ratio_to_plain"]["median"] == pytest.approx(1.0)
+    for name, s in summary.items():
+        ratio = s["ratio_to_plain"]
+        assert finite(ratio["median"]) and ratio["min"] <= ratio["median"] <= ratio["max"], name
+    assert finite(summary["bakeoff"]["ratio_to_hf_trainer"]["median"])
+    for name in ("plain", "bakeoff", "hf_trainer"):
+        assert finite(summary[name]["flops_real_per_s"]["median"]), name
+    # bakeoff counted the padding of the batches its own loader collated: the same batches.
+    assert runs["bakeoff"][0]["padded_fraction"] == pytest.approx(
+        runs["plain"][0]["padded_fraction"]
+    )
+    padding = report["padding"]["tiny_bert"]
+    assert 0.0 <= padding["epoch_grouped"] < padding["epoch_random"] < 1.0
+
+    text = out.read_text()
+    for label in bench.CONTENDERS.values():
+        assert label in text
+    assert "python scripts/bench.py --workloads=tiny_bert" in text
+    assert "## Goals" in text
+    assert {g["result"] for g in report["goals"]} <= {"PASS", "MISS", "n/a"}
