@@ -10,10 +10,16 @@ from bakeoff.train import run
 def syncs_for(tiny_cfg, tmp_path, batches: int) -> dict:
     out = tmp_path / f"sync{batches}.json"
     cfg = tiny_cfg(
-        "data.limit_train=96", f"trainer.limit_train_batches={batches}", "trainer.max_epochs=1",
-        "trainer.limit_val_batches=0", "test=false", "logger=csv",
-        "callbacks.model_checkpoint=null", "callbacks.early_stopping=null",
-        "+callbacks.sync._target_=tests.recorders.HostSyncCounter", f"+callbacks.sync.out={out}",
+        "data.limit_train=96",
+        f"trainer.limit_train_batches={batches}",
+        "trainer.max_epochs=1",
+        "trainer.limit_val_batches=0",
+        "test=false",
+        "logger=csv",
+        "callbacks.model_checkpoint=null",
+        "callbacks.early_stopping=null",
+        "+callbacks.sync._target_=tests.recorders.HostSyncCounter",
+        f"+callbacks.sync.out={out}",
         f"paths.output_dir={tmp_path / str(batches)}",
     )
     run(cfg)

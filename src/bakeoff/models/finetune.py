@@ -133,6 +133,12 @@ class FreezeSchedule(L.Callback):
             len(wanted),
         )
         pl_module.trainable_history.append({"epoch": trainer.current_epoch, **counts})
+        final = pl_module.strategy.trainable(2**31, len(groups))
+        if pl_module.hparams.model.get("compile") and wanted == final:
+            # Compiled once the freeze state is final: each later requires_grad change would
+            # recompile. In place, so parameter names (and checkpoints) stay the eager ones.
+            pl_module.backbone.compile()
+            log.info("backbone compiled with torch.compile")
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self.apply(trainer, pl_module)

@@ -71,9 +71,6 @@ class TaskModule(L.LightningModule):
             }
         )
         self.test_outputs: list[dict[str, Tensor]] = []
-        if model.get("compile"):
-            # In place: parameter names (and so checkpoints) stay those of the eager model.
-            self.backbone.compile()
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
