@@ -44,7 +44,7 @@ def predict_task(cfg: DictConfig) -> None:
 
 
 def train_task(cfg: DictConfig) -> float | None:
-    """Hydra task for train.py. Returns the best monitored value (what Optuna optimises)."""
+    """Hydra task for train.py. Returns the best monitored value (for sweepers that optimise it)."""
     from bakeoff.train import run
     from bakeoff.utils.summary import print_summary
 
