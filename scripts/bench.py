@@ -517,7 +517,6 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
     The grouped variant keeps bakeoff's own length-grouped loader untouched.
     """
     import lightning as L
-    from omegaconf import OmegaConf
 
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
@@ -528,15 +527,7 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
     clock = StepClock(opts.steps, sync_fn(opts.device))
     L.seed_everything(cfg.seed, workers=True)
     backbone = build(cfg.model.backbone)
-    module = TaskModule(
-        model=OmegaConf.to_container(cfg.model, resolve=True),
-        finetune=OmegaConf.to_container(cfg.finetune, resolve=True),
-        optim=OmegaConf.to_container(cfg.optim, resolve=True),
-        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True),
-        num_classes=dm.num_classes,
-        label_names=dm.label_names,
-        backbone=backbone,
-    )
+    module = TaskModule.from_config(cfg, dm, backbone)
     dm.tokens = {"real": 0, "padded": 0}  # the padded-token count of this run only
     if not grouped:
         loader = dm._loader(

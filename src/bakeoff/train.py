@@ -158,15 +158,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> Non
     record["data"].update(
         num_classes=datamodule.num_classes, **datamodule.sizes(), label_names=datamodule.label_names
     )
-    module = TaskModule(
-        model=OmegaConf.to_container(cfg.model, resolve=True),
-        finetune=OmegaConf.to_container(cfg.finetune, resolve=True),
-        optim=OmegaConf.to_container(cfg.optim, resolve=True),
-        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True),
-        num_classes=datamodule.num_classes,
-        label_names=datamodule.label_names,
-        backbone=backbone,
-    )
+    module = TaskModule.from_config(cfg, datamodule, backbone)
     module.run_config = record["config"]
     counts = module.param_counts()
     record["model"].update(source=backbone.source, params_total=counts["total"])

@@ -72,6 +72,24 @@ class TaskModule(L.LightningModule):
         )
         self.test_outputs: list[dict[str, Tensor]] = []
 
+    @classmethod
+    def from_config(cls, cfg, datamodule, backbone: torch.nn.Module | None = None) -> TaskModule:
+        """The module a run config describes, for the classes of a set-up DataModule."""
+        from omegaconf import OmegaConf
+
+        def plain(node):
+            return OmegaConf.to_container(node, resolve=True)
+
+        return cls(
+            model=plain(cfg.model),
+            finetune=plain(cfg.finetune),
+            optim=plain(cfg.optim),
+            scheduler=plain(cfg.scheduler),
+            num_classes=datamodule.num_classes,
+            label_names=datamodule.label_names,
+            backbone=backbone,
+        )
+
     # -- forward ------------------------------------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         return self.head(self.backbone(batch))
