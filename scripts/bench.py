@@ -46,11 +46,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Nothing here may reach a hub; the Rust tokenizer must not fork-warn (set before it loads).
+from bakeoff.utils.clock import process_age_s  # the clock of bakeoff's `timing.startup_s`
+
+# Nothing here may reach a hub. Tokenizing uses the Rust tokenizer's threads in every contender,
+# as bakeoff's data module does (set before it loads: unset, it warns on fork).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("WANDB_SILENT", "true")
-os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["TOKENIZERS_PARALLELISM"] = "true"
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -72,6 +75,9 @@ CONTENDERS = {
     "bakeoff_grouped": "bakeoff, group_by_length=true",
 }
 LR, WEIGHT_DECAY, WARMUP_RATIO, DROPOUT = 5e-5, 0.01, 0.1, 0.1  # as conf/optim/adamw.yaml
+# Optimizer steps per contender and repeat. MiniLM steps take seconds and its ratios settle
+# within 15; tiny_bert steps take milliseconds, so more of them average out timer noise.
+DEFAULT_STEPS = {"minilm": 15, "tiny_bert": 60}
 
 
 # -- options --------------------------------------------------------------------------------------
@@ -80,16 +86,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workloads", default="minilm,tiny_bert", help="comma-separated model names")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--steps", type=int, default=30, help="optimizer steps per contender-repeat")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"optimizer steps per contender and repeat (default: {DEFAULT_STEPS}, else 30)",
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda if any")
     p.add_argument("--precision", choices=["32-true", "bf16-mixed"], default="32-true")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--eval-samples", type=int, default=128, help="test reviews for eval speed")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--startup-repeats", type=int, default=2)
+    p.add_argument("--startup-repeats", type=int, default=3)
     p.add_argument("--no-startup", action="store_true", help="skip the start-up subprocesses")
     p.add_argument("--no-grouped", action="store_true", help="skip bakeoff_grouped")
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile section")
+    p.add_argument("--compile-steps", type=int, default=40, help="steps per compile scenario")
+    p.add_argument("--compile-backend", default="inductor", help="torch.compile backend")
     p.add_argument("--peak-seconds", type=float, default=2.0, help="matmul peak measuring time")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     p.add_argument("--json", default=None, help="also write the raw figures here")
@@ -131,11 +145,6 @@ def autocast(opts):
 
 
 # -- measuring ------------------------------------------------------------------------------------
-def process_age_s() -> float:
-    """Seconds since this process started (bakeoff's `timing.startup_s` uses the same clock)."""
-    return time.time() - psutil.Process().create_time()
-
-
 class StepClock:
     """End-of-step time stamps. Throughput counts steps 2..N only, for every contender alike."""
 
@@ -351,6 +360,7 @@ class Workload:
     num_classes: int
     eval_batch_size: int
     spec: tuple[int, int, int, int]  # for train_flops
+    adamw: dict  # conf/optim/adamw.yaml's AdamW arguments (betas, eps, fused), for the plain loop
 
 
 def compose(overrides: list[str]):
@@ -395,10 +405,13 @@ def bakeoff_overrides(workload: str, opts, out_dir: Path, grouped: bool) -> list
         "callbacks.model_checkpoint=null",
         "test=false",
         f"paths.output_dir={out_dir}",
+        f"data.cache_dir={out_dir.parent / 'tokens'}",  # the start-up runs read it back
     ]
 
 
 def prepare(workload: str, opts, tmp: Path) -> Workload:
+    from omegaconf import OmegaConf
+
     from bakeoff.models.backbones import TextPreprocessing
     from bakeoff.utils.build import build
 
@@ -425,6 +438,11 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
         num_classes=dm.num_classes,
         eval_batch_size=int(cfgs[False].data.eval_batch_size),
         spec=spec,
+        adamw={
+            k: v
+            for k, v in OmegaConf.to_container(cfgs[False].optim.optimizer).items()
+            if not k.startswith("_")
+        },
     )
 
 
@@ -466,7 +484,7 @@ def run_plain(w: Workload, opts, tmp: Path) -> dict:
 
     clock = StepClock(opts.steps, sync_fn(opts.device))
     model = MeanPoolClassifier(build_encoder(w.name, opts.seed), w.num_classes).to(opts.device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, **w.adamw)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, linear_warmup(opts.steps, WARMUP_RATIO)
     )
@@ -635,6 +653,8 @@ def run_contender(name: str, w: Workload, opts, tmp: Path) -> dict:
 
 def bench_workload(workload: str, opts, tmp: Path) -> dict:
     """Interleaved repeats of every contender on one workload, plus its padding figures."""
+    steps = opts.steps or DEFAULT_STEPS.get(workload, 30)
+    opts = argparse.Namespace(**{**vars(opts), "steps": steps})  # this workload's step count
     w = prepare(workload, opts, tmp)
     names = [n for n in CONTENDERS if not (opts.no_grouped and n == "bakeoff_grouped")]
     runs: dict[str, list[dict]] = {n: [] for n in names}
@@ -647,6 +667,9 @@ def bench_workload(workload: str, opts, tmp: Path) -> dict:
                 f"{out['samples_per_s']:8.1f} samples/s  first step {out['first_step_s']:.1f} s",
                 flush=True,
             )
+    compiled = None
+    if workload == "tiny_bert" and not opts.no_compile:
+        compiled = compile_costs(w, opts)
     from bakeoff.data.text import LengthGroupedBatchSampler
 
     epoch_random = fixed_batches(
@@ -655,7 +678,10 @@ def bench_workload(workload: str, opts, tmp: Path) -> dict:
     epoch_grouped = list(LengthGroupedBatchSampler(w.lengths, opts.batch_size, seed=opts.seed))
     return {
         "n_train": len(w.train),
+        "steps": steps,
+        "adamw": w.adamw,
         "runs": runs,
+        "compile": compiled,
         "padding": {
             "epoch_random": padded_fraction(epoch_random, w.lengths),
             "epoch_grouped": padded_fraction(epoch_grouped, w.lengths),
@@ -663,11 +689,82 @@ def bench_workload(workload: str, opts, tmp: Path) -> dict:
     }
 
 
+# -- torch.compile: what compiling costs, and what unfreezing a compiled model costs --------------
+COMPILE_SCENARIOS = {
+    "eager": "eager, no compile (the reference)",
+    "compile_then_unfreeze": "compiled at step 1 while frozen, unfrozen half-way",
+    "unfreeze_then_compile": "frozen in eager, compiled at the unfreeze (bakeoff's model.compile)",
+}
+
+
+def compile_run(w: Workload, opts, scenario: str, batches: list[list[int]]) -> dict:
+    """The plain loop, encoder frozen for the first half of `batches`, then trained.
+
+    Returns each step's seconds and how many graphs dynamo compiled. Compiling in place, as
+    bakeoff's FreezeSchedule does (`module.compile()`), keeps parameter names.
+    """
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    model = MeanPoolClassifier(build_encoder(w.name, opts.seed), w.num_classes).to(opts.device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, **w.adamw)
+    collate, sync = partial(pad_collate, pad_id=w.pad_id), sync_fn(opts.device) or (lambda: None)
+    model.encoder.requires_grad_(False)
+    if scenario == "compile_then_unfreeze":
+        model.encoder.compile(backend=opts.compile_backend)
+    times = []
+    for step, idx in enumerate(batches):
+        if step == len(batches) // 2:
+            model.encoder.requires_grad_(True)
+            if scenario == "unfreeze_then_compile":
+                model.encoder.compile(backend=opts.compile_backend)
+        tic = time.perf_counter()
+        batch = {k: v.to(opts.device) for k, v in collate([w.train[i] for i in idx]).items()}
+        labels = batch.pop("labels")
+        with autocast(opts):
+            logits = model(**batch)
+        F.cross_entropy(logits.float(), labels).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        sync()
+        times.append(time.perf_counter() - tic)
+    graphs = int(counters["stats"]["unique_graphs"])
+    torch._dynamo.reset()
+    return {"step_s": times, "graphs": graphs}
+
+
+def compile_costs(w: Workload, opts) -> dict:
+    """Each scenario on the same batches; costs are seconds beyond eager's on the same steps."""
+    batches = fixed_batches(len(w.train), opts.batch_size, opts.compile_steps, opts.seed + 1)
+    half = len(batches) // 2
+    runs = {}
+    for scenario in COMPILE_SCENARIOS:
+        try:
+            runs[scenario] = compile_run(w, opts, scenario, batches)
+        except Exception as err:  # e.g. no C++ compiler for inductor on this machine
+            runs[scenario] = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"}
+        print(f"[compile] {scenario}: {runs[scenario].get('error') or 'done'}", flush=True)
+    eager = runs["eager"].get("step_s")
+    if eager is None:
+        return {"steps": len(batches), "backend": opts.compile_backend, "runs": runs}
+    tail = slice(len(batches) - max(1, half // 2), None)  # the last quarter: compiled and warm
+    for r in runs.values():
+        if "step_s" not in r:
+            continue
+        t = r["step_s"]
+        r["extra_frozen_s"] = sum(t[:half]) - sum(eager[:half])
+        r["extra_after_unfreeze_s"] = sum(t[half:]) - sum(eager[half:])
+        r["steady_step_ms"] = 1000 * statistics.median(t[tail])
+    return {"steps": len(batches), "backend": opts.compile_backend, "runs": runs}
+
+
 # -- start-up, in fresh processes -----------------------------------------------------------------
 BARE_IMPORT = (
-    "import json, time, psutil\n"
+    "import json\n"
+    "from bakeoff.utils.clock import process_age_s\n"
     "import torch, transformers, lightning, hydra\n"
-    "print(json.dumps({'startup_s': time.time() - psutil.Process().create_time()}))"
+    "print(json.dumps({'startup_s': process_age_s()}))"
 )
 
 
@@ -690,7 +787,8 @@ def first_step_only(opts) -> None:
     train = [{**{k: enc[k][i] for k in enc}, "labels": labels[i]} for i in range(len(labels))]
     model = MeanPoolClassifier(build_encoder(opts.first_step_only, opts.seed), len(names))
     model = model.to(opts.device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    # fused, as conf/optim/adamw.yaml (this process reads no config: it must start like a script)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, fused=True)
     batches = fixed_batches(len(train), opts.batch_size, 1, opts.seed)
     loader = DataLoader(train, batch_sampler=batches, collate_fn=partial(pad_collate, pad_id=0))
     for batch in loader:
@@ -716,6 +814,8 @@ def startup_commands(opts, tmp: Path) -> dict[str, tuple[list[str], Path | None]
         f"trainer.accelerator={accel}",
         f"data.batch_size={opts.batch_size}",
         f"data.max_length={opts.max_length}",
+        # written by the in-process runs: what every job of a sweep after the first one reads
+        f"data.cache_dir={tmp / 'tokens'}",
     ]
     cmds: dict[str, tuple[list[str], Path | None]] = {
         "bare import of torch+transformers+lightning+hydra": ([py, "-c", BARE_IMPORT], None)
@@ -727,9 +827,16 @@ def startup_commands(opts, tmp: Path) -> dict[str, tuple[list[str], Path | None]
         variants = {"logger=csv": ["logger=csv", "callbacks.progress_bar=null"]}
         if w == "tiny_bert":  # the literal `python train.py model=tiny_bert`: W&B, offline
             variants["default logger (W&B offline)"] = ["logger.wandb.mode=offline"]
+            # a sweep's first job, or data.cache_dir=null: every split tokenized in the job
+            variants["default logger (W&B offline), no token cache"] = [
+                "logger.wandb.mode=offline",
+                "data.cache_dir=null",
+            ]
         for tag, extra in variants.items():
             run_dir = tmp / "startup" / f"{w}-{len(cmds)}"
-            argv = [py, "train.py", f"model={w}", *common, *extra, f"hydra.run.dir={run_dir}"]
+            keys = {e.split("=")[0] for e in extra}  # a variant's own value replaces common's
+            base = [c for c in common if c.split("=")[0] not in keys]
+            argv = [py, "train.py", f"model={w}", *base, *extra, f"hydra.run.dir={run_dir}"]
             cmds[f"train.py model={w}, {tag}"] = (argv, run_dir / "results.json")
     return cmds
 
@@ -918,7 +1025,7 @@ def render(report: dict) -> str:
         + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU"),
         f"- software: Python {m['python']}, torch {m['torch']}, transformers {m['transformers']}, lightning {m['lightning']}",
         f"- settings: device {opts['device']}, precision {opts['precision']}, {opts['threads']} torch threads, "
-        f"batch {opts['batch_size']}, max length {opts['max_length']}, {opts['steps']} steps × {opts['repeats']} repeats, "
+        f"batch {opts['batch_size']}, max length {opts['max_length']}, {opts['repeats']} repeats, "
         f"{opts['eval_samples']} test reviews for eval",
         f"- wall time of the whole benchmark: {report['wall_s'] / 60:.1f} min",
         "",
@@ -946,11 +1053,11 @@ def render(report: dict) -> str:
         "",
     ]
     for w, s in report["summary"].items():
-        n_train = report["workloads"][w]["n_train"]
+        n_train, steps = report["workloads"][w]["n_train"], report["workloads"][w]["steps"]
         lines += [
             f"## {w}",
             "",
-            f"{opts['steps']} steps of {opts['batch_size']} from {n_train} training reviews; median (min–max) over {opts['repeats']} repeats.",
+            f"{steps} steps of {opts['batch_size']} from {n_train} training reviews; median (min–max) over {opts['repeats']} repeats.",
             "",
             "| contender | train samples/s | × plain loop | first step (s) | eval samples/s | peak RSS (MB) | padded tokens | FLOP/s, real tokens (of matmul peak) |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -968,12 +1075,16 @@ def render(report: dict) -> str:
                 f"| {c['peak_rss_mb']:.0f}{gpu} | {'–' if pad is None or math.isnan(pad) else f'{pad:.1%}'} | {flops_txt} |"
             )
         hf_runs = report["workloads"][w]["runs"].get("hf_trainer")
-        if hf_runs:
-            lines += [
-                "",
-                f"Optimizers: plain and bakeoff `torch.optim.AdamW` (torch's default implementation), "
-                f"transformers.Trainer `{hf_runs[0].get('optim')}` (its default).",
-            ]
+        adamw = ", ".join(f"{k}={v}" for k, v in report["workloads"][w]["adamw"].items())
+        lines += [
+            "",
+            f"Optimizers: plain and bakeoff `torch.optim.AdamW({adamw})` (conf/optim/adamw.yaml)"
+            + (
+                f", transformers.Trainer `{hf_runs[0].get('optim')}` (its default)."
+                if hf_runs
+                else "."
+            ),
+        ]
         if "ratio_to_hf_trainer" in s.get("bakeoff", {}):
             lines += [
                 "",
@@ -997,6 +1108,7 @@ def render(report: dict) -> str:
     for w, pad in report["padding"].items():
         lines.append(f"| {w} | {pad['epoch_random']:.1%} | {pad['epoch_grouped']:.1%} |")
     lines.append("")
+    lines += render_compile(report)
     if report.get("startup"):
         bare = spread(next(v for k, v in report["startup"].items() if k.startswith("bare import")))
         lines += [
@@ -1005,8 +1117,11 @@ def render(report: dict) -> str:
             "Fresh subprocesses: seconds from process start to the start of the first training batch",
             "(the point bakeoff's `timing.startup_s` marks; read from its `results.json`), median",
             f"(min–max) of {opts['startup_repeats']}. `train.py` runs: `trainer.max_steps=1 test=false`, no",
-            "validation or checkpoints; it tokenizes all splits. The plain loop tokenizes all 4000",
-            "training reviews; the bare import only imports.",
+            "validation or checkpoints; its splits come from the token cache (`data.cache_dir`) that",
+            "the runs above filled, as in every job of a sweep after the first, except in the",
+            "*no token cache* row, which tokenizes all splits (a sweep's first job). The plain loop",
+            "tokenizes all 4000 training reviews; the bare import only imports. The clock is the",
+            "kernel's process start tick (`bakeoff.utils.clock`), to 10 ms.",
             "",
             "| process | start → first step (s) | × bare import |",
             "| --- | --- | --- |",
@@ -1019,6 +1134,37 @@ def render(report: dict) -> str:
     lines += [f"| {g['goal']} | {g['measured']} | {g['result']} |" for g in report["goals"]]
     lines += ["", "PASS / MISS state what this run measured; they are figures, not tests.", ""]
     return "\n".join(lines)
+
+
+def render_compile(report: dict) -> list[str]:
+    w, c = next(
+        ((w, r["compile"]) for w, r in report["workloads"].items() if r.get("compile")),
+        (None, None),
+    )
+    if c is None:
+        return []
+    half = c["steps"] // 2
+    lines = [
+        f"## torch.compile ({w})",
+        "",
+        f"The plain loop on {c['steps']} batches (dynamic padding, so widths vary), the encoder frozen",
+        f"for the first {half} steps and trained after; backend `{c['backend']}`. Extra",
+        "seconds are a scenario's step times minus eager's on the same steps: compiling, and",
+        "recompiling when the freeze state (`requires_grad`) or a batch width changes. bakeoff",
+        "compiles at the last unfreeze (`model.compile=true`), so a run compiles once.",
+        "",
+        "| scenario | extra s, frozen half | extra s, after the unfreeze | graphs compiled | step ms, last quarter |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, r in c["runs"].items():
+        if "error" in r:
+            lines.append(f"| {COMPILE_SCENARIOS[name]} | failed: {r['error']} | | | |")
+            continue
+        lines.append(
+            f"| {COMPILE_SCENARIOS[name]} | {r['extra_frozen_s']:+.1f} | "
+            f"{r['extra_after_unfreeze_s']:+.1f} | {r['graphs']} | {r['steady_step_ms']:.1f} |"
+        )
+    return [*lines, ""]
 
 
 def run_benchmark(opts) -> dict:

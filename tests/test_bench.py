@@ -63,6 +63,8 @@ def test_bench_smoke_tiny_bert(tmp_path):
             "--repeats=1",
             "--eval-samples=16",
             "--no-startup",
+            "--compile-steps=4",
+            "--compile-backend=eager",  # dynamo's tracing without inductor's C++ build
             "--peak-seconds=0.2",
             "--device=cpu",
             f"--threads={torch.get_num_threads()}",  # leave the test process as it was
@@ -90,6 +92,10 @@ def test_bench_smoke_tiny_bert(tmp_path):
     assert runs["bakeoff"][0]["padded_fraction"] == pytest.approx(
         runs["plain"][0]["padded_fraction"]
     )
+    compiled = report["workloads"]["tiny_bert"]["compile"]["runs"]
+    assert compiled["eager"]["graphs"] == 0
+    for name in ("compile_then_unfreeze", "unfreeze_then_compile"):
+        assert compiled[name]["graphs"] >= 1 and len(compiled[name]["step_s"]) == 4, name
     padding = report["padding"]["tiny_bert"]
     assert 0.0 <= padding["epoch_grouped"] < padding["epoch_random"] < 1.0
 
@@ -97,5 +103,5 @@ def test_bench_smoke_tiny_bert(tmp_path):
     for label in bench.CONTENDERS.values():
         assert label in text
     assert "python scripts/bench.py --workloads=tiny_bert" in text
-    assert "## Goals" in text
+    assert "## Goals" in text and "## torch.compile (tiny_bert)" in text
     assert {g["result"] for g in report["goals"]} <= {"PASS", "MISS", "n/a"}

@@ -105,3 +105,31 @@ def test_strategy_policies_without_a_trainer():
     assert Full("full", layer_decay=0.5).lr_scale(0, 3) == 0.25
     with pytest.raises(ValueError, match="layer_decay"):
         Full("full", layer_decay=0.0)
+
+
+def test_compile_happens_once_at_the_final_unfreeze(tiny_cfg, tmp_path):
+    """model.compile: the backbone is compiled when its freeze state is final, not before.
+
+    The `eager` backend runs dynamo's tracing without inductor's C++ build, so the wiring is
+    tested in seconds; what inductor costs on CPU is measured in docs/benchmarks.md.
+    """
+    import torch
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    epochs, record = run_with_activity(
+        tiny_cfg,
+        tmp_path,
+        "finetune=freeze_unfreeze",
+        "finetune.unfreeze_at_epoch=1",
+        "model.compile=true",
+        "model.compile_options={backend: eager}",
+    )
+    assert record["finetune"]["compiled_at_epoch"] == 1  # not at fit start, while frozen
+    assert counters["stats"]["unique_graphs"] >= 1  # dynamo did trace the backbone
+    assert epochs[1]["changed"] == ALL  # the compiled backbone still learns
+    ckpt = torch.load(record["paths"]["best_ckpt"], map_location="cpu", weights_only=True)
+    assert not any("_orig_mod" in k for k in ckpt["state_dict"])  # eager names: loads anywhere
+    assert record["metrics"]["test"]["acc"] is not None
+    torch._dynamo.reset()

@@ -32,6 +32,7 @@ SCHEMA = {
         "n_train": int,
         "n_val": int,
         "n_test": int,
+        "cached_splits": int,
     },
     "monitor": {"metric": str, "mode": str, "best": NUMBER, "best_epoch": int},
     "metrics": {
@@ -114,3 +115,15 @@ def test_wandb_offline_run_is_written_and_named(finished):
     assert len(runs) == 1
     assert record["run_id"] and runs[0].name.endswith(record["run_id"])
     assert list(runs[0].glob("*.wandb"))
+
+
+def test_wandb_init_error_reaches_the_job_not_the_thread(tmp_path):
+    """The run starts in a background thread; its error is raised where the run is needed."""
+    from bakeoff.utils.wandb import finish_wandb
+    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+
+    logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="bogus")
+    with pytest.raises(Exception, match="bogus"):
+        logger.experiment  # noqa: B018  (the property starts the run)
+    finish_wandb([logger])  # nothing left starting, nothing raised a second time
+    assert logger._starting is None

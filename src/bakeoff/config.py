@@ -38,6 +38,7 @@ class DataBase:
 class TextDataConfig(DataBase):
     max_length: int | None = 128
     group_by_length: bool = False
+    cache_dir: str | None = None  # tokenized splits, shared by the jobs of a sweep
 
 
 @dataclass
@@ -52,6 +53,8 @@ class ModelConfig:
     backbone: Any = MISSING  # adapter kwargs with _target_ (HFBackbone, TimmBackbone)
     head: Any = MISSING
     compile: bool = False
+    # torch.compile keyword arguments, e.g. model.compile_options={mode: max-autotune}
+    compile_options: Any = None
 
 
 @dataclass

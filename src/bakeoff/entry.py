@@ -45,6 +45,9 @@ def predict_task(cfg: DictConfig) -> None:
 
 def train_task(cfg: DictConfig) -> float | None:
     """Hydra task for train.py. Returns the best monitored value (for sweepers that optimise it)."""
+    from bakeoff.utils.wandb import preload_wandb
+
+    preload_wandb(cfg.get("logger"))  # before the stack loads: see its docstring
     from bakeoff.train import run
     from bakeoff.utils.summary import print_summary
 

@@ -145,19 +145,34 @@ def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, dict], None]) ->
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> None:
     import lightning as L
 
+    from bakeoff.utils.build import build as instantiate
+    from bakeoff.utils.wandb import finish_wandb
+
+    L.seed_everything(cfg.seed, workers=True)
+    # Loggers first: a W&B run starts in the background while the data and model are built.
+    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
+    try:
+        _build_fit_test(cfg, run_dir, record, loggers)
+    finally:
+        finish_wandb(loggers)
+
+
+def _build_fit_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any], loggers: list) -> None:
+    import lightning as L
+
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
     from bakeoff.utils.build import build as instantiate
     from bakeoff.utils.measure import RunMeter, forward_flops_per_sample
-    from bakeoff.utils.wandb import finish_wandb
 
-    L.seed_everything(cfg.seed, workers=True)
     backbone = instantiate(cfg.model.backbone)
     datamodule = instantiate(cfg.data, preprocessing=backbone.preprocessing())
     datamodule.setup("fit")
     record["data"].update(
         num_classes=datamodule.num_classes, **datamodule.sizes(), label_names=datamodule.label_names
     )
+    # splits read back from the token cache (data.cache_dir) instead of tokenized again
+    record["data"]["cached_splits"] = getattr(datamodule, "cached_splits", None)
     module = TaskModule.from_config(cfg, datamodule, backbone)
     module.run_config = record["config"]
     counts = module.param_counts()
@@ -167,39 +182,36 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> Non
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     callbacks += [FreezeSchedule(), meter]
-    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
     if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(run_dir)
     )
-    try:
-        for lg in loggers:
-            lg.log_hyperparams(record["config"])
-        tic = time.perf_counter()
-        if cfg.train:
-            trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-        record["timing"]["fit_s"] = round(time.perf_counter() - tic, 3)
-        record["timing"]["startup_s"] = meter.startup_s
-        if meter.train_s > 0:
-            record["timing"]["train_samples_per_s"] = meter.train_samples / meter.train_s
-        record["model"]["params_trainable"] = module.param_counts()["trainable"]
-        record["finetune"]["trainable_history"] = module.trainable_history
-        record["history"] = meter.history
-        record["monitor"].update(best=meter.best, best_epoch=meter.best_epoch)
-        if meter.best_epoch is not None:
-            best_row = next(r for r in meter.history if r["epoch"] == meter.best_epoch)
-            record["metrics"]["val"] = stage_metrics(best_row, "val")
-        record["data"]["padded_token_fraction"] = datamodule.padded_fraction()
+    for lg in loggers:
+        lg.log_hyperparams(record["config"])
+    tic = time.perf_counter()
+    if cfg.train:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    record["timing"]["fit_s"] = round(time.perf_counter() - tic, 3)
+    record["timing"]["startup_s"] = meter.startup_s
+    if meter.train_s > 0:
+        record["timing"]["train_samples_per_s"] = meter.train_samples / meter.train_s
+    record["model"]["params_trainable"] = module.param_counts()["trainable"]
+    record["finetune"]["trainable_history"] = module.trainable_history
+    record["finetune"]["compiled_at_epoch"] = module.compiled_at_epoch
+    record["history"] = meter.history
+    record["monitor"].update(best=meter.best, best_epoch=meter.best_epoch)
+    if meter.best_epoch is not None:
+        best_row = next(r for r in meter.history if r["epoch"] == meter.best_epoch)
+        record["metrics"]["val"] = stage_metrics(best_row, "val")
+    record["data"]["padded_token_fraction"] = datamodule.padded_fraction()
 
-        ckpt = trainer.checkpoint_callback
-        best_path = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
-        record["paths"]["best_ckpt"] = best_path
-        if cfg.test:
-            test_into_record(trainer, module, datamodule, best_path, run_dir, record)
-        close_loggers(trainer, loggers, record)
-    finally:
-        finish_wandb(loggers)
+    ckpt = trainer.checkpoint_callback
+    best_path = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
+    record["paths"]["best_ckpt"] = best_path
+    if cfg.test:
+        test_into_record(trainer, module, datamodule, best_path, run_dir, record)
+    close_loggers(trainer, loggers, record)
 
 
 def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, record: dict) -> None:
@@ -217,11 +229,13 @@ def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, reco
 
 
 def close_loggers(trainer, loggers: list, record: dict) -> None:
+    from lightning.pytorch.loggers import WandbLogger
+
     record["resources"].update(
         device=str(trainer.strategy.root_device), world_size=trainer.world_size
     )
     final = {f"final/{s}/{k}": v for s in ("val", "test") for k, v in record["metrics"][s].items()}
     for lg in loggers:
         lg.log_metrics(final)
-        if type(lg).__name__ == "WandbLogger":
+        if isinstance(lg, WandbLogger):
             record["run_id"] = lg.experiment.id

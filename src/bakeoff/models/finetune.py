@@ -137,8 +137,10 @@ class FreezeSchedule(L.Callback):
         if pl_module.hparams.model.get("compile") and wanted == final:
             # Compiled once the freeze state is final: each later requires_grad change would
             # recompile. In place, so parameter names (and checkpoints) stay the eager ones.
-            pl_module.backbone.compile()
-            log.info("backbone compiled with torch.compile")
+            options = dict(pl_module.hparams.model.get("compile_options") or {})
+            pl_module.backbone.compile(**options)
+            pl_module.compiled_at_epoch = trainer.current_epoch
+            log.info("backbone compiled with torch.compile(%s)", options or "")
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self.apply(trainer, pl_module)

@@ -63,6 +63,7 @@ class TaskModule(L.LightningModule):
         self.strategy = instantiate(finetune)
         self.backbone_groups = self.backbone.layer_groups()
         self.trainable_history: list[dict[str, int]] = []
+        self.compiled_at_epoch: int | None = None  # set by FreezeSchedule when model.compile
         self.metrics = torch.nn.ModuleDict(
             {
                 "train_metrics": classification_metrics(num_classes, validate=False),
@@ -179,6 +180,13 @@ class TaskModule(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optim["optimizer"])(self.param_groups())
+        # A fused optimizer unscales fp16 gradients inside step(), after clipping would run.
+        fp16 = self.trainer.precision == "16-mixed"
+        if optimizer.defaults.get("fused") and fp16 and self.trainer.gradient_clip_val:
+            raise ConfigError(
+                "trainer.gradient_clip_val needs unfused gradients under precision=16-mixed: "
+                "set optim.optimizer.fused=false, or use trainer.precision=bf16-mixed"
+            )
         sched = self.hparams.scheduler
         total = max(1, int(self.trainer.estimated_stepping_batches))
         factor = lr_lambda(sched["name"], total, sched["warmup_ratio"], sched["min_lr_ratio"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bakeoff.results.tables import STAR
+from bakeoff.utils.wandb import WANDB_TARGETS  # the comparison run copies the jobs' settings
 
 if TYPE_CHECKING:
     from bakeoff.results.compare import Comparison
@@ -23,13 +24,6 @@ log = logging.getLogger(__name__)
 
 JOB_TYPE = "comparison"
 RUN_NAME = "comparison"
-# Logger targets whose settings the comparison run copies (the jobs' own W&B loggers).
-WANDB_TARGETS = (
-    "bakeoff.utils.wandb.make_wandb_logger",
-    "lightning.pytorch.loggers.WandbLogger",
-    "lightning.pytorch.loggers.wandb.WandbLogger",
-    "pytorch_lightning.loggers.WandbLogger",
-)
 
 
 def job_wandb_settings(comparison: Comparison) -> dict[str, Any] | None:

@@ -7,13 +7,9 @@ import resource
 import time
 
 import lightning as L
-import psutil
 import torch
 
-
-def process_age_s() -> float:
-    """Seconds since this process started (the `python train.py` moment, imports included)."""
-    return time.time() - psutil.Process().create_time()
+from bakeoff.utils.clock import process_age_s
 
 
 def peak_rss_mb() -> float:

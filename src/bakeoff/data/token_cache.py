@@ -1,0 +1,105 @@
+"""Tokenized splits kept on disk, so the jobs of a sweep that share data and tokenizer tokenize once.
+
+A sweep over seeds, strategies or learning rates tokenizes the same texts with the same tokenizer
+in every job: seconds for Amazon reviews, minutes for GLUE-size data. The first job writes each
+split here; the others read it back. The key covers everything the token ids depend on: the
+tokenizer's full serialization (vocabulary, normalizer, special-token template), its class and
+the transformers version, `max_length`, and the texts themselves, so a changed input never
+meets a stale entry. Files are written whole and renamed into place, so parallel jobs (joblib,
+SLURM on a shared disk) at worst tokenize twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FORMAT = "bakeoff-tokens-1"  # bump when the file layout changes
+KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def cache_key(
+    tokenizer, texts: Sequence[str], second: Sequence[str] | None, max_length: int | None
+) -> str | None:
+    """Hex digest naming this tokenization, or None when the tokenizer cannot be fingerprinted."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a slow (pure Python) tokenizer has no complete serialization
+        return None
+    import transformers
+
+    h = hashlib.sha256()
+    for part in (FORMAT, type(tokenizer).__name__, transformers.__version__, str(max_length)):
+        h.update(part.encode() + b"\0")
+    # Truncation and padding are per-call state the wrapper leaves on the backend after a call;
+    # this call's own settings are `max_length` above.
+    spec = json.loads(backend.to_str())
+    for per_call in ("truncation", "padding"):
+        spec.pop(per_call, None)
+    h.update(json.dumps(spec, sort_keys=True).encode() + b"\0")
+    for seq in (texts, second):
+        if seq is None:
+            h.update(b"<none>\0")
+            continue
+        h.update(f"{len(seq)}\0".encode())
+        h.update("\x1f".join(map(str, seq)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+def tokenize(
+    tokenizer,
+    texts: Sequence[str],
+    second: Sequence[str] | None,
+    max_length: int | None,
+    cache_dir: str | os.PathLike | None,
+) -> tuple[dict[str, list[list[int]]], bool]:
+    """Token ids per example (`KEYS` the tokenizer gives), and whether they came from the cache."""
+    key = cache_key(tokenizer, texts, second, max_length) if cache_dir else None
+    path = Path(cache_dir) / f"{key}.npz" if key else None
+    if path is not None and path.exists():
+        cached = _read(path)
+        if cached is not None and all(len(v) == len(texts) for v in cached.values()):
+            return cached, True
+    enc = tokenizer(list(texts), second, truncation=max_length is not None, max_length=max_length)
+    out = {k: enc[k] for k in KEYS if k in enc}
+    if path is not None:
+        _write(path, out)
+    return out, False
+
+
+def _read(path: Path) -> dict[str, list[list[int]]] | None:
+    try:
+        with np.load(path) as z:
+            out = {}
+            for k in KEYS:
+                if f"{k}.flat" in z:
+                    flat, ends = z[f"{k}.flat"].tolist(), z[f"{k}.ends"].tolist()
+                    out[k] = [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+            return out or None
+    except (OSError, ValueError, KeyError) as err:  # unreadable: tokenize again, overwrite it
+        log.warning("token cache %s unreadable (%s): tokenizing again", path, err)
+        return None
+
+
+def _write(path: Path, enc: dict[str, list[list[int]]]) -> None:
+    arrays = {}
+    for k, rows in enc.items():
+        arrays[f"{k}.flat"] = np.fromiter(
+            (t for row in rows for t in row), dtype=np.int32, count=sum(map(len, rows))
+        )
+        arrays[f"{k}.ends"] = np.cumsum([len(r) for r in rows], dtype=np.int64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
+            np.savez(f, **arrays)
+        os.replace(f.name, path)
+    except OSError as err:  # a read-only or full disk costs speed, never the run
+        log.warning("could not write token cache %s: %s", path, err)
