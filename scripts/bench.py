@@ -739,9 +739,14 @@ def compile_costs(w: Workload, opts) -> dict:
     batches = fixed_batches(len(w.train), opts.batch_size, opts.compile_steps, opts.seed + 1)
     half = len(batches) // 2
     runs = {}
+    import torch._inductor.config as inductor_config
+
     for scenario in COMPILE_SCENARIOS:
         try:
-            runs[scenario] = compile_run(w, opts, scenario, batches)
+            # Cold compiles, as in a user's first run: inductor's on-disk caches would let a
+            # later scenario reuse an earlier one's kernels.
+            with inductor_config.patch(force_disable_caches=True):
+                runs[scenario] = compile_run(w, opts, scenario, batches)
         except Exception as err:  # e.g. no C++ compiler for inductor on this machine
             runs[scenario] = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"}
         print(f"[compile] {scenario}: {runs[scenario].get('error') or 'done'}", flush=True)
@@ -1150,7 +1155,8 @@ def render_compile(report: dict) -> list[str]:
         f"The plain loop on {c['steps']} batches (dynamic padding, so widths vary), the encoder frozen",
         f"for the first {half} steps and trained after; backend `{c['backend']}`. Extra",
         "seconds are a scenario's step times minus eager's on the same steps: compiling, and",
-        "recompiling when the freeze state (`requires_grad`) or a batch width changes. bakeoff",
+        "recompiling when the freeze state (`requires_grad`) or a batch width changes; inductor's",
+        "caches are off, so every compile is a cold one, as in a first run. bakeoff",
         "compiles at the last unfreeze (`model.compile=true`), so a run compiles once.",
         "",
         "| scenario | extra s, frozen half | extra s, after the unfreeze | graphs compiled | step ms, last quarter |",

@@ -67,6 +67,9 @@ def test_sweep_writes_one_record_and_one_wandb_run_per_job(sweep):
         product(["tiny_bert", "tiny_roberta"], [1, 2])
     )
     assert {r["group"] for r in recs.values()} == {sweep_dir.name}
+    # One process runs the jobs in turn: only job 0 pays for the imports in its start-up.
+    startup = {n: r["timing"]["startup_s"] for n, r in recs.items()}
+    assert all(0 < startup[n] < startup["0"] for n in ("1", "2", "3")), startup
 
     jobs = [run for n in recs for run in offline_runs(sweep_dir / n / "wandb")]
     assert len(jobs) == 4  # one run per job, none merged into another

@@ -127,3 +127,29 @@ def test_wandb_init_error_reaches_the_job_not_the_thread(tmp_path):
         logger.experiment  # noqa: B018  (the property starts the run)
     finish_wandb([logger])  # nothing left starting, nothing raised a second time
     assert logger._starting is None
+
+
+def test_wandb_logs_made_while_the_run_starts_arrive_in_order(tmp_path):
+    from bakeoff.utils.wandb import finish_wandb
+    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from tests.wandb_files import offline_runs
+
+    logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="offline")
+    queued_while_starting = logger._starting.is_alive()  # init takes ~0.5 s: these are queued
+    logger.log_hyperparams({"lr": 0.1})
+    for step in range(3):
+        logger.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
+    finish_wandb([logger])
+    (run,) = offline_runs(tmp_path)
+    assert queued_while_starting
+    assert "lr" in run.config_keys
+    assert float(run.history["train/loss"]) == pytest.approx(1 / 3)  # the last one logged
+    assert run.exit_code == 0
+
+
+def test_max_steps_inside_the_first_epoch_finishes_without_validation(tiny_cfg):
+    record = run(tiny_cfg("logger=csv", "trainer.max_steps=2"))  # 64 examples: 4 batches/epoch
+    assert record["status"] == "completed"
+    assert record["metrics"]["val"] == {} and record["monitor"]["best"] is None
+    assert record["paths"]["best_ckpt"] is None  # so the test split sees the final weights
+    assert 0.0 <= record["metrics"]["test"]["acc"] <= 1.0

@@ -45,7 +45,10 @@ def predict_task(cfg: DictConfig) -> None:
 
 def train_task(cfg: DictConfig) -> float | None:
     """Hydra task for train.py. Returns the best monitored value (for sweepers that optimise it)."""
+    from bakeoff.utils.clock import start_job
     from bakeoff.utils.wandb import preload_wandb
+
+    start_job()  # timing.startup_s counts from here (from process start for the first job)
 
     preload_wandb(cfg.get("logger"))  # before the stack loads: see its docstring
     from bakeoff.train import run

@@ -12,7 +12,6 @@ SLURM on a shared disk) at worst tokenize twice.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -39,12 +38,12 @@ def cache_key(
     h = hashlib.sha256()
     for part in (FORMAT, type(tokenizer).__name__, transformers.__version__, str(max_length)):
         h.update(part.encode() + b"\0")
-    # Truncation and padding are per-call state the wrapper leaves on the backend after a call;
-    # this call's own settings are `max_length` above.
-    spec = json.loads(backend.to_str())
-    for per_call in ("truncation", "padding"):
-        spec.pop(per_call, None)
-    h.update(json.dumps(spec, sort_keys=True).encode() + b"\0")
+    # Truncation and padding are per-call state that the wrapper sets on the backend before
+    # each call and leaves there; this call's own settings are `max_length` above. Cleared, so
+    # they do not enter the key (the next call sets what it needs again).
+    backend.no_truncation()
+    backend.no_padding()
+    h.update(backend.to_str().encode() + b"\0")
     for seq in (texts, second):
         if seq is None:
             h.update(b"<none>\0")

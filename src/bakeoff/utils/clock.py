@@ -22,3 +22,20 @@ def process_age_s() -> float:
         import psutil
 
         return time.time() - psutil.Process().create_time()
+
+
+# Process age at which the current job started. Hydra's basic launcher runs a sweep's jobs one
+# after another in one process, and a joblib worker runs several: a job's start-up is counted
+# from its own start, except the process's first job, which also paid for the imports.
+_job_started_at: float | None = None
+
+
+def start_job() -> None:
+    """Mark the start of a job (train.py's task function calls this first thing)."""
+    global _job_started_at
+    _job_started_at = 0.0 if _job_started_at is None else process_age_s()
+
+
+def job_age_s() -> float:
+    """Seconds since this job started: `timing.startup_s` when read at the first batch."""
+    return process_age_s() - (_job_started_at or 0.0)

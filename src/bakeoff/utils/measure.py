@@ -9,7 +9,7 @@ import time
 import lightning as L
 import torch
 
-from bakeoff.utils.clock import process_age_s
+from bakeoff.utils.clock import job_age_s
 
 
 def peak_rss_mb() -> float:
@@ -62,7 +62,7 @@ class RunMeter(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self.startup_s is None:
-            self.startup_s = process_age_s()
+            self.startup_s = job_age_s()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         now = time.perf_counter()
