@@ -193,6 +193,17 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("bakeoff_cwd", os.getcwd)
     if not OmegaConf.has_resolver("bakeoff_uid"):
         OmegaConf.register_new_resolver("bakeoff_uid", lambda: f"{os.getpid():x}")
+    if not OmegaConf.has_resolver("bakeoff_sqlite"):
+        OmegaConf.register_new_resolver("bakeoff_sqlite", sqlite_url)
+
+
+def sqlite_url(path: str) -> str:
+    """SQLAlchemy URL of a sqlite file, its folder made first (sqlite will not make it)."""
+    import os
+
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 def setup() -> None:
