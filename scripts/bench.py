@@ -670,12 +670,12 @@ def bench_workload(workload: str, opts, tmp: Path) -> dict:
     compiled = None
     if workload == "tiny_bert" and not opts.no_compile:
         compiled = compile_costs(w, opts)
-    from bakeoff.data.text import LengthGroupedBatchSampler
+    from bakeoff.data.text import length_grouped_batches
 
     epoch_random = fixed_batches(
         len(w.train), opts.batch_size, len(w.train) // opts.batch_size, opts.seed
     )
-    epoch_grouped = list(LengthGroupedBatchSampler(w.lengths, opts.batch_size, seed=opts.seed))
+    epoch_grouped = list(length_grouped_batches(w.lengths, opts.batch_size, seed=opts.seed))
     return {
         "n_train": len(w.train),
         "steps": steps,

@@ -103,3 +103,19 @@ class HostSyncCounter(L.Callback):
         for name, original in self.saved.items():
             setattr(torch.Tensor, name, original)
         self.out.write_text(json.dumps({"syncs": self.count, "steps": trainer.global_step}))
+
+
+class ReplicaChecksums(L.Callback):
+    """Every rank's parameter checksum at each epoch end, written by rank 0: DDP replicas that
+    stop averaging some gradients (e.g. parameters unfrozen after DDP wrapped the model) drift."""
+
+    def __init__(self, out: str) -> None:
+        self.out, self.rows = out, []
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        total = torch.stack([p.detach().double().sum() for p in pl_module.parameters()]).sum()
+        sums = trainer.strategy.all_gather(total.reshape(1)).flatten().tolist()
+        trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
+        self.rows.append({"epoch": trainer.current_epoch, "sums": sums, "trainable": trainable})
+        if trainer.global_rank == 0:
+            Path(self.out).write_text(json.dumps(self.rows))

@@ -163,7 +163,7 @@ def _build_fit_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any], logg
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
     from bakeoff.utils.build import build as instantiate
-    from bakeoff.utils.measure import RunMeter, forward_flops_per_sample
+    from bakeoff.utils.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
 
     backbone = instantiate(cfg.model.backbone)
     datamodule = instantiate(cfg.data, preprocessing=backbone.preprocessing())
@@ -181,7 +181,8 @@ def _build_fit_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any], logg
 
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    callbacks += [FreezeSchedule(), meter]
+    spawned = SpawnedFitState(str(run_dir / ".fit_state.json"), meter)
+    callbacks += [FreezeSchedule(), meter, spawned]
     if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
     trainer: L.Trainer = instantiate(
@@ -192,10 +193,12 @@ def _build_fit_test(cfg: DictConfig, run_dir: Path, record: dict[str, Any], logg
     tic = time.perf_counter()
     if cfg.train:
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        spawned.restore(module, datamodule)
     record["timing"]["fit_s"] = round(time.perf_counter() - tic, 3)
     record["timing"]["startup_s"] = meter.startup_s
-    if meter.train_s > 0:
-        record["timing"]["train_samples_per_s"] = meter.train_samples / meter.train_s
+    if meter.train_s > 0:  # rank 0's samples; every rank trains an equal shard at once
+        rate = meter.train_samples / meter.train_s
+        record["timing"]["train_samples_per_s"] = rate * trainer.world_size
     record["model"]["params_trainable"] = module.param_counts()["trainable"]
     record["finetune"]["trainable_history"] = module.trainable_history
     record["finetune"]["compiled_at_epoch"] = module.compiled_at_epoch

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
 
 from bakeoff.data.base import ClassificationData, RawSplit
 from bakeoff.data.token_cache import tokenize
@@ -30,26 +31,36 @@ class TokenizedDataset(Dataset):
         return {k: v[i] for k, v in self.encodings.items()}, int(self.label_ids[i]), i
 
 
-class LengthGroupedBatchSampler(Sampler[list[int]]):
+class LengthGroupedBatchSampler(BatchSampler):
     """Shuffled batches of similar length: less padding, still random order.
 
-    Examples are shuffled, cut into chunks of `batch_size * bucket_batches`, each chunk sorted by
-    length and cut into batches, and the batches shuffled again. Epoch e uses `seed + e`, so the
-    order is reproducible for a given run seed and still differs between epochs.
+    The examples come in the order `sampler` gives (a seeded RandomSampler; under DDP, Lightning
+    swaps in a DistributedSampler, so each rank buckets its own shard and all ranks get the same
+    number of batches). They are cut into chunks of `batch_size * bucket_batches`, each chunk is
+    sorted by length and cut into batches, and the batches are shuffled again with
+    `seed + epoch`, so the order is reproducible for a given run seed and differs between epochs.
+    A `BatchSampler` subclass taking `sampler` first, which is what lets Lightning inject its
+    distributed sampler.
     """
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int, bucket_batches: int = 50):
-        self.lengths, self.batch_size = lengths, batch_size
+    def __init__(
+        self,
+        sampler: Sampler[int],
+        batch_size: int,
+        drop_last: bool = False,
+        lengths: Sequence[int] = (),
+        seed: int = 0,
+        bucket_batches: int = 50,
+    ):
+        super().__init__(sampler, batch_size, drop_last)
+        self.lengths = np.asarray(lengths)
         self.seed, self.bucket = seed, batch_size * bucket_batches
         self.epoch = 0
-
-    def __len__(self) -> int:
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self):
         rng = np.random.default_rng(self.seed + self.epoch)
         self.epoch += 1
-        order = rng.permutation(len(self.lengths))
+        order = np.fromiter(iter(self.sampler), dtype=np.int64)
         batches = []
         for start in range(0, len(order), self.bucket):
             chunk = order[start : start + self.bucket]
@@ -58,8 +69,22 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
                 chunk[i : i + self.batch_size].tolist()
                 for i in range(0, len(chunk), self.batch_size)
             ]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
         for b in rng.permutation(len(batches)):
             yield batches[b]
+
+    def __len__(self) -> int:
+        # Chunks hold whole batches except the last, so bucketing adds no partial batch.
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def length_grouped_batches(lengths, batch_size: int, seed: int) -> LengthGroupedBatchSampler:
+    """The length-grouped batch sampler over a whole split, shuffled with `seed`."""
+    generator = torch.Generator().manual_seed(seed)
+    order = RandomSampler(range(len(lengths)), generator=generator)
+    return LengthGroupedBatchSampler(order, batch_size, lengths=lengths, seed=seed)
 
 
 class TextClassificationData(ClassificationData):
@@ -124,7 +149,7 @@ class TextClassificationData(ClassificationData):
         counting = partial(self.collate, count=True)
         if not self.group_by_length:
             return self._loader("train", self.batch_size, shuffle=True, collate_fn=counting)
-        sampler = LengthGroupedBatchSampler(
+        sampler = length_grouped_batches(
             self.datasets["train"].lengths, self.batch_size, seed=torch.initial_seed() % 2**31
         )
         return self._loader(

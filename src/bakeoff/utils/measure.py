@@ -104,3 +104,49 @@ class RunMeter(L.Callback):
             state["best"],
             state["best_epoch"],
         )
+
+
+class SpawnedFitState(L.Callback):
+    """Carries what rank 0 measured during fit back to the main process under `ddp_spawn`.
+
+    With a spawn launcher, fit runs in child processes, and Lightning returns only the weights,
+    checkpoint paths and callback metrics: the meter's epoch history (the record's val metrics),
+    the freeze history and the padding count would stay in the children. Rank 0 writes them to
+    `path` at fit end; the main process reads them back with `restore`.
+    """
+
+    METER = ("train_s", "train_samples", "startup_s", "history", "best", "best_epoch")
+
+    def __init__(self, path, meter: RunMeter) -> None:
+        self.path, self.meter = path, meter
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if trainer.world_size == 1 or trainer.global_rank != 0:
+            return
+        import json
+
+        state = {
+            "meter": {k: getattr(self.meter, k) for k in self.METER},
+            "trainable_history": pl_module.trainable_history,
+            "compiled_at_epoch": pl_module.compiled_at_epoch,
+            "tokens": getattr(trainer.datamodule, "tokens", None),
+        }
+        with open(self.path, "w") as f:
+            json.dump(state, f)
+
+    def restore(self, module, datamodule) -> None:
+        """In the main process after fit: take over rank 0's figures if fit ran elsewhere."""
+        import json
+        import os
+
+        if self.meter.startup_s is not None or not os.path.exists(self.path):
+            return  # fit ran in this process: its own figures are here
+        with open(self.path) as f:
+            state = json.load(f)
+        os.remove(self.path)
+        for k, v in state["meter"].items():
+            setattr(self.meter, k, v)
+        module.trainable_history = state["trainable_history"]
+        module.compiled_at_epoch = state["compiled_at_epoch"]
+        if state["tokens"] is not None:
+            datamodule.tokens = state["tokens"]
