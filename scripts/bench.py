@@ -821,6 +821,7 @@ def startup_commands(opts, tmp: Path) -> dict[str, tuple[list[str], Path | None]
         f"data.max_length={opts.max_length}",
         # written by the in-process runs: what every job of a sweep after the first one reads
         f"data.cache_dir={tmp / 'tokens'}",
+        f"data.limit_test={opts.eval_samples}",  # the same test split as those runs
     ]
     cmds: dict[str, tuple[list[str], Path | None]] = {
         "bare import of torch+transformers+lightning+hydra": ([py, "-c", BARE_IMPORT], None)

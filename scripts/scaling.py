@@ -214,9 +214,14 @@ def interpretation(report: dict) -> list[str]:
         if fit:
             out.append(
                 f"- Fitted over the sequential sweeps: wall ≈ {fit[0]:.1f} s + {fit[1]:.1f} s × jobs. "
-                f"Per job, {fit[1] - work:.1f} s of the {fit[1]:.1f} s is not training or testing; "
-                "the constant is the sweep's own cost (Python and Hydra start-up, the comparison "
-                "after the last job)."
+                + (
+                    f"Per job, {fit[1] - work:.1f} s of the {fit[1]:.1f} s is not training or testing; "
+                    if fit[1] > work
+                    else f"The slope is within the noise of a job's own {work:.1f} s of training and "
+                    "testing: a later job adds next to nothing else; "
+                )
+                + "the constant is the sweep's own cost (Python and Hydra start-up, the first job's "
+                "imports, the comparison after the last job)."
             )
     for jobs, c in sorted(par.items()):
         if jobs not in seq:
