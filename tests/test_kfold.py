@@ -75,13 +75,14 @@ def test_fold_out_of_range_or_without_folds_is_a_config_error():
 
 def test_datamodule_folds_on_amazon_reviews(tmp_path):
     """The DataModule a run builds: folds over the 4000 train reviews, test set untouched."""
+    from bakeoff.run import build_data
     from bakeoff.utils.build import build
 
     datamodules, preprocessing = [], None
     for fold in range(K):
         cfg = compose(tmp_path, *TINY, f"data.folds={K}", f"data.fold={fold}")
         preprocessing = preprocessing or build(cfg.model.backbone).preprocessing()
-        dm = build(cfg.data, preprocessing=preprocessing)
+        dm = build_data(cfg, preprocessing)
         dm.setup("fit")
         datamodules.append(dm)
     raw = datamodules[0].source.load()

@@ -58,13 +58,14 @@ def test_no_cache_dir_writes_nothing(tokenizer, tmp_path):
 
 
 def test_data_module_reuses_splits(tiny_cfg):
+    from bakeoff.run import build_data
     from bakeoff.utils.build import build
 
     cfg = tiny_cfg()
     sizes, cached = [], []
     for _ in range(2):
         backbone = build(cfg.model.backbone)
-        dm = build(cfg.data, preprocessing=backbone.preprocessing())
+        dm = build_data(cfg, backbone.preprocessing())
         dm.setup("fit")
         sizes.append(dm.sizes())
         cached.append(dm.cached_splits)

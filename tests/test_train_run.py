@@ -11,55 +11,55 @@ import torch
 from bakeoff.results.record import read_record
 from bakeoff.train import run
 
-NUMBER = (int, float)
-SCHEMA = {
-    "status": str,
-    "run_id": (str, type(None)),
-    "name": str,
-    "seed": int,
-    "overrides": list,
-    "model": {
-        "name": str,
-        "source": str,
-        "params_total": int,
-        "params_trainable": int,
-        "flops_per_sample": NUMBER,
-    },
-    "data": {
-        "name": str,
-        "task": str,
-        "num_classes": int,
-        "n_train": int,
-        "n_val": int,
-        "n_test": int,
-        "cached_splits": int,
-    },
-    "monitor": {"metric": str, "mode": str, "best": NUMBER, "best_epoch": int},
-    "metrics": {
-        "val": {k: NUMBER for k in ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")},
-        "test": {k: NUMBER for k in ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")},
-    },
-    "timing": {
-        "fit_s": NUMBER,
-        "test_s": NUMBER,
-        "train_samples_per_s": NUMBER,
-        "eval_samples_per_s": NUMBER,
-        "startup_s": NUMBER,
-    },
-    "resources": {"device": str, "precision": str, "world_size": int, "peak_rss_mb": NUMBER},
-    "env": {"python": str, "torch": str, "lightning": str, "transformers": str, "bakeoff": str},
-    "paths": {"run_dir": str, "best_ckpt": str, "predictions": str},
-    "config": dict,
+# What a completed run must have filled in (everything else may be null, e.g. the GPU memory on
+# a CPU run); the types come from the typed record itself (bakeoff.results.schema).
+REQUIRED = {
+    "": ["status", "run_id", "name", "seed", "overrides", "config"],
+    "model": ["name", "source", "params_total", "params_trainable", "flops_per_sample"],
+    "data": ["name", "task", "num_classes", "n_train", "n_val", "n_test", "cached_splits"],
+    "monitor": ["metric", "mode", "best", "best_epoch"],
+    "timing": ["fit_s", "test_s", "train_samples_per_s", "eval_samples_per_s", "startup_s"],
+    "resources": ["device", "precision", "world_size", "peak_rss_mb"],
+    "paths": ["run_dir", "best_ckpt", "predictions"],
 }
+METRICS = ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")
 
 
-def check_schema(record: dict, schema: dict, where: str = "") -> None:
-    for key, expected in schema.items():
-        assert key in record, f"missing {where}{key}"
-        if isinstance(expected, dict):
-            check_schema(record[key], expected, f"{where}{key}.")
-        else:
-            assert isinstance(record[key], expected), f"{where}{key}={record[key]!r}"
+def allowed_types(annotation) -> tuple[type, ...]:
+    """The runtime types a field annotation admits (None aside); int where float is said."""
+    import types
+    import typing
+
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    args = typing.get_args(annotation) if union else (annotation,)
+    kinds = {typing.get_origin(a) or a for a in args if a is not type(None)}
+    if float in kinds:
+        kinds.add(int)
+    return tuple(kinds)
+
+
+def check_schema(record: dict) -> None:
+    import dataclasses
+    import typing
+
+    from bakeoff.results import schema
+
+    def walk(cls, node: dict, where: str) -> None:
+        hints = typing.get_type_hints(cls, vars(schema))
+        assert set(node) == {f.name for f in dataclasses.fields(cls)}, where
+        for name, annotation in hints.items():
+            value = node[name]
+            if dataclasses.is_dataclass(annotation):
+                walk(annotation, value, f"{where}{name}.")
+            elif value is not None:
+                assert isinstance(value, allowed_types(annotation)), f"{where}{name}={value!r}"
+
+    walk(schema.Record, record, "")
+    for section, keys in REQUIRED.items():
+        node = record[section] if section else record
+        assert all(node[k] is not None for k in keys), (section, node)
+    for split in ("val", "test"):
+        assert all(isinstance(record["metrics"][split][m], (int, float)) for m in METRICS)
 
 
 def unresolved(node) -> list[str]:
@@ -84,7 +84,7 @@ def test_record_matches_schema_and_is_on_disk(finished):
     run_dir, record = finished
     on_disk = read_record(run_dir)
     assert on_disk == json.loads(json.dumps(record))
-    check_schema(on_disk, SCHEMA)
+    check_schema(on_disk)
     assert on_disk["status"] == "completed" and on_disk["error"] is None
     assert (
         on_disk["data"] | {"n_train": 64, "n_val": 32, "n_test": 48, "num_classes": 2}
@@ -102,11 +102,12 @@ def test_test_metrics_come_from_best_checkpoint_and_predictions(finished):
     best = torch.load(record["paths"]["best_ckpt"], weights_only=True)  # loads without pickle
     assert best["epoch"] == record["monitor"]["best_epoch"]
     lines = (run_dir / record["paths"]["predictions"]).read_text().splitlines()
-    assert lines[0] == "index,label,pred,prob_great,prob_other"
+    assert lines[0] == "index,label,pred,prob,prob_great,prob_other,score"
     rows = [line.split(",") for line in lines[1:]]
     assert [int(r[0]) for r in rows] == list(range(48))
     acc = sum(r[1] == r[2] for r in rows) / len(rows)
     assert acc == pytest.approx(record["metrics"]["test"]["acc"], abs=1e-6)
+    assert [int(r[-1]) for r in rows] == [int(r[1] == r[2]) for r in rows]  # score: correctness
 
 
 def test_wandb_offline_run_is_written_and_named(finished):

@@ -15,12 +15,21 @@ from bakeoff.data.image import (
     FASHION_MNIST_CLASSES,
     DigitsSource,
     FashionMNISTSource,
-    ImageClassificationData,
+    ImageData,
     ImageFolderSource,
 )
 from bakeoff.errors import ConfigError, DataError, ModelNotAvailableError
 from bakeoff.models import packaged
 from bakeoff.models.timm_backbone import TimmBackbone
+
+
+def classification_task():
+    from bakeoff.tasks.classification import Classification
+
+    return Classification(
+        name="classification", metrics=["acc"], monitor={"metric": "val/acc", "mode": "max"}
+    )
+
 
 FASHION_ROOT = Path("/usr/share/datasets/fashion-mnist")
 
@@ -42,7 +51,7 @@ def imagenet_categories():
     return torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"]
 
 
-def data_module(source, preprocessing, **kwargs) -> ImageClassificationData:
+def data_module(source, preprocessing, **kwargs) -> ImageData:
     args = dict(
         name="test",
         source=source,
@@ -53,8 +62,9 @@ def data_module(source, preprocessing, **kwargs) -> ImageClassificationData:
         split_seed=0,
         preprocessing=preprocessing,
         pin_memory=False,
+        task=classification_task(),
     )
-    return ImageClassificationData(**{**args, **kwargs})
+    return ImageData(**{**args, **kwargs})
 
 
 # -- packaged weights ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from omegaconf import MISSING
 class DataBase:
     _target_: str = MISSING
     name: str = MISSING
-    task: str = MISSING
     source: Any = MISSING
     batch_size: int = 32
     eval_batch_size: int = 64
@@ -48,10 +47,32 @@ class ImageDataConfig(DataBase):
 
 
 @dataclass
+class TaskMonitor:
+    metric: str = MISSING
+    mode: str = "max"
+
+
+@dataclass
+class TaskConfig:
+    """A task kind (conf/task/): the data config picks it, an experiment may override it."""
+
+    _target_: str = MISSING
+    name: str = MISSING
+    metrics: list[str] = MISSING
+    monitor: TaskMonitor = field(default_factory=TaskMonitor)
+    head_dropout: float | None = None  # None: the model's head_dropout
+
+
+@dataclass
+class ClassificationTaskConfig(TaskConfig):
+    positive_label: str | None = None  # the class f1/precision/recall are about (None: the last)
+
+
+@dataclass
 class ModelConfig:
     name: str = MISSING
     backbone: Any = MISSING  # adapter kwargs with _target_ (HFBackbone, TimmBackbone)
-    head: Any = MISSING
+    head_dropout: float = 0.0  # dropout before the task's head (the task builds the head)
     compile: bool = False
     # torch.compile keyword arguments, e.g. model.compile_options={mode: max-autotune}
     compile_options: Any = None
@@ -117,42 +138,44 @@ class TrainerConfig:
 
 @dataclass
 class MonitorConfig:
-    metric: str = "val/f1_macro"
+    metric: str = MISSING  # conf/train.yaml: the task's own default (task.monitor)
     mode: str = "max"
 
 
 @dataclass
-class TrainConfig:
-    task_name: str = "train"
+class RunConfig:
+    """What every entry point that runs a Trainer has: seed, trainer, loggers, paths."""
+
+    task_name: str = MISSING
     seed: int = 42
     tags: list[str] = field(default_factory=list)
+    trainer: TrainerConfig = MISSING
+    logger: Any = None
+    paths: Any = MISSING
+    extras: Any = None
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    task_name: str = "train"
     train: bool = True
     test: bool = True
     ckpt_path: str | None = None  # resume training from this checkpoint
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    task: Any = MISSING
     data: Any = MISSING
     model: ModelConfig = MISSING
     finetune: FinetuneConfig = MISSING
     optim: OptimConfig = MISSING
     scheduler: SchedulerConfig = MISSING
-    trainer: TrainerConfig = MISSING
-    logger: Any = None
     callbacks: Any = None
-    paths: Any = MISSING
-    extras: Any = None
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(RunConfig):
     task_name: str = "eval"
-    seed: int = 42
-    tags: list[str] = field(default_factory=list)
     ckpt_path: str = MISSING
     data: Any = None
-    trainer: TrainerConfig = MISSING
-    logger: Any = None
-    paths: Any = MISSING
-    extras: Any = None
 
 
 @dataclass
@@ -174,6 +197,8 @@ def register_configs() -> None:
     cs.store(name="predict_schema", node=PredictConfig)
     cs.store(group="schema/data", name="text", node=TextDataConfig)
     cs.store(group="schema/data", name="image", node=ImageDataConfig)
+    cs.store(group="schema/task", name="base", node=TaskConfig)
+    cs.store(group="schema/task", name="classification", node=ClassificationTaskConfig)
     cs.store(group="schema", name="model", node=ModelConfig)
     cs.store(group="schema", name="finetune", node=FinetuneConfig)
     cs.store(group="schema", name="optim", node=OptimConfig)

@@ -1,7 +1,7 @@
 """Test any bakeoff checkpoint: `python eval.py ckpt_path=...` writes its own results.json.
 
-The checkpoint carries its run's resolved config, so the data, tokenizer and label order are
-those it was trained with; `data=...` on the command line evaluates it on other data instead.
+The checkpoint carries its run's resolved config, so the data, task, tokenizer and label order
+are those it was trained with; `data=...` on the command line evaluates it on other data instead.
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bakeoff.errors import ConfigError
-from bakeoff.train import close_loggers, recorded, test_into_record
+from bakeoff.results.schema import Record
+from bakeoff.run import (
+    build_loggers,
+    build_trainer,
+    close_loggers,
+    describe_data,
+    recorded,
+    test_into_record,
+)
 
 
 def load_run_config(ckpt_path: str | Path) -> DictConfig:
@@ -25,6 +33,25 @@ def load_run_config(ckpt_path: str | Path) -> DictConfig:
     if "bakeoff_config" not in stored:
         raise ConfigError(f"ckpt_path: {path} was not written by bakeoff (no run config inside)")
     return OmegaConf.create(stored["bakeoff_config"])
+
+
+def load_module(ckpt_path: str | Path):
+    """The TaskModule of a checkpoint, rebuilt from its own config (weights_only load)."""
+    from bakeoff.models.module import TaskModule
+
+    return TaskModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+
+
+def checkpoint_data(data_cfg: DictConfig, module):
+    """The DataModule `data_cfg` describes, fed the way the checkpoint's model was trained."""
+    from bakeoff.utils.build import build
+
+    return build(
+        data_cfg,
+        preprocessing=module.backbone.preprocessing(),
+        task=module.task,
+        label_names=module.hparams.label_names,
+    )
 
 
 def eval_config(cfg: DictConfig) -> DictConfig:
@@ -45,31 +72,22 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return recorded(eval_config(cfg), _test_checkpoint)
 
 
-def _test_checkpoint(cfg: DictConfig, run_dir: Path, record: dict[str, Any]) -> None:
+def _test_checkpoint(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     import lightning as L
 
-    from bakeoff.models.module import TaskModule
-    from bakeoff.utils.build import build
     from bakeoff.utils.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
-    module = TaskModule.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
-    datamodule = build(
-        cfg.data,
-        preprocessing=module.backbone.preprocessing(),
-        label_names=module.hparams.label_names,
-    )
+    module = load_module(cfg.ckpt_path)
+    datamodule = checkpoint_data(cfg.data, module)
     datamodule.setup("test")
+    describe_data(record, datamodule)
     counts = module.param_counts()
-    record["data"].update(num_classes=datamodule.num_classes, **datamodule.sizes())
-    record["model"].update(
-        source=module.backbone.source,
-        params_total=counts["total"],
-        params_trainable=counts["trainable"],
-    )
-    record["paths"]["best_ckpt"] = cfg.ckpt_path
-    loggers = [build(c) for c in (cfg.logger or {}).values() if c is not None]
-    trainer = build(cfg.trainer, logger=loggers or False, default_root_dir=str(run_dir))
+    record.model.source = module.backbone.source
+    record.model.params_total, record.model.params_trainable = counts["total"], counts["trainable"]
+    record.paths.best_ckpt = cfg.ckpt_path
+    loggers = build_loggers(cfg)
+    trainer = build_trainer(cfg, run_dir, loggers)
     try:
         test_into_record(trainer, module, datamodule, None, run_dir, record)
         close_loggers(trainer, loggers, record)

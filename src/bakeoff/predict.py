@@ -1,8 +1,8 @@
-"""Predictions from a checkpoint for new inputs: label names and class probabilities, as CSV."""
+"""Predictions from a checkpoint for new inputs, as CSV: one row per input with the task's columns
+(a class and its probabilities, a value, word-level tags, a label set)."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -41,31 +41,30 @@ def read_inputs(spec: str, modality: str, column: str | None) -> tuple[list[Any]
 
 def predict(cfg: DictConfig) -> Path:
     import lightning as L
-    import torch
 
-    from bakeoff.evaluate import load_run_config
-    from bakeoff.models.module import TaskModule
-    from bakeoff.utils.build import build
+    from bakeoff.evaluate import checkpoint_data, load_module, load_run_config
+    from bakeoff.run import write_rows
 
     run_cfg = load_run_config(cfg.ckpt_path)
-    module = TaskModule.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+    module = load_module(cfg.ckpt_path)
     labels = list(module.hparams.label_names)
     column = cfg.input_column or run_cfg.data.source.get("text_column")
     items, ids = read_inputs(cfg.input, module.backbone.modality, column)
+    if module.task.word_level:  # a token task labels words: split each text on whitespace
+        items = [str(item).split() for item in items]
     run_cfg.data.eval_batch_size = cfg.batch_size
-    datamodule = build(
-        run_cfg.data, preprocessing=module.backbone.preprocessing(), label_names=labels
-    )
+    datamodule = checkpoint_data(run_cfg.data, module)
     trainer = L.Trainer(
         accelerator=cfg.accelerator, devices=1, logger=False, enable_progress_bar=False
     )
-    probs = torch.cat(trainer.predict(module, dataloaders=datamodule.predict_loader(items)))
+    gathered = trainer.predict(module, dataloaders=datamodule.predict_loader(items))
+    rows = module.task.rows(gathered, labels, labeled=False)
     out = Path(cfg.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "input", "pred", "prob", *[f"prob_{n}" for n in labels]])
-        for i, item, row in zip(ids, items, probs.tolist(), strict=True):
-            best = max(range(len(row)), key=row.__getitem__)
-            writer.writerow([i, item, labels[best], f"{row[best]:.6g}", *[f"{p:.6g}" for p in row]])
+    write_rows(
+        out,
+        [
+            {"id": i, "input": item, **{k: v for k, v in row.items() if k != "index"}}
+            for i, item, row in zip(ids, items, rows, strict=True)
+        ],
+    )
     return out

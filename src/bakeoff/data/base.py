@@ -1,9 +1,12 @@
-"""What text and image classification data have in common: labels, splits, loaders.
+"""What text and image data have in common: labels, splits, loaders.
 
 A *source* (see `sources.py`) says where examples come from and returns raw splits; the
 DataModule turns them into index sets (`splits.py`) and batches the backbone can eat
-(subclasses: `text.py`, `image.py`). Batches are dicts with `labels` and `index` (the
-example's position in its split, so test predictions can be paired across runs).
+(subclasses: `text.py`, `image.py`). The *task* (injected, see `bakeoff.tasks`) turns raw labels
+into targets and batches of them, and says what the split is stratified on. Batches are dicts
+with `labels` and `index` (the example's position in its split, so test predictions can be
+paired across runs). Extra validation splits (`val_<name>`, e.g. MNLI's mismatched set) are
+validated beside `val`; `val` is the one the monitored metric reads.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from bakeoff.data.splits import label_vocabulary, split_indices
+from bakeoff.data.splits import split_indices
 from bakeoff.errors import DataError
 
 
@@ -28,12 +31,12 @@ class RawSplit:
 
 
 class IndexedDataset(Dataset):
-    """A view of `items` at `indices`, yielding (item, label id, position in this split)."""
+    """A view of `items` at `indices`, yielding (item, target, position in this split)."""
 
-    def __init__(self, items, label_ids: np.ndarray, indices: np.ndarray, transform=None):
-        self.items, self.label_ids, self.indices, self.transform = (
+    def __init__(self, items, targets: Sequence[Any], indices: np.ndarray, transform=None):
+        self.items, self.targets, self.indices, self.transform = (
             items,
-            label_ids,
+            targets,
             indices,
             transform,
         )
@@ -44,12 +47,10 @@ class IndexedDataset(Dataset):
     def __getitem__(self, i: int):
         j = int(self.indices[i])
         item = self.items[j]
-        return (self.transform(item) if self.transform else item), int(self.label_ids[j]), i
+        return (self.transform(item) if self.transform else item), self.targets[j], i
 
 
-class ClassificationData(L.LightningDataModule):
-    task = "classification"
-
+class TaskData(L.LightningDataModule):
     def __init__(
         self,
         name: str,
@@ -66,13 +67,13 @@ class ClassificationData(L.LightningDataModule):
         limit_test: int | None = None,
         pin_memory: bool | None = None,
         preprocessing: Any = None,
-        task: str | None = None,
+        task: Any = None,
         label_names: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.name, self.source, self.preprocessing = name, source, preprocessing
-        if task:
-            self.task = task
+        if task is None:
+            raise DataError(f"data '{name}' needs its task (bakeoff.tasks): none was given")
+        self.name, self.source, self.preprocessing, self.task = name, source, preprocessing, task
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.val_fraction, self.split_seed = val_fraction, split_seed
@@ -83,7 +84,7 @@ class ClassificationData(L.LightningDataModule):
         self.datasets: dict[str, Dataset] = {}
 
     # -- subclasses ---------------------------------------------------------------------------
-    def make_dataset(self, split: RawSplit, label_ids, indices, train: bool) -> Dataset:
+    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
         raise NotImplementedError
 
     def collate(self, samples: list) -> dict[str, torch.Tensor]:
@@ -94,6 +95,11 @@ class ClassificationData(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.label_names)
 
+    @property
+    def val_sets(self) -> list[str]:
+        """The validation splits, `val` first (the monitored one)."""
+        return [k for k in self.datasets if k == "val" or k.startswith("val_")]
+
     def sizes(self) -> dict[str, int]:
         return {f"n_{k}": len(v) for k, v in self.datasets.items()}
 
@@ -101,27 +107,26 @@ class ClassificationData(L.LightningDataModule):
         if self.datasets:
             return
         raw: dict[str, RawSplit] = self.source.load()
-        if "train" not in raw:
-            raise DataError(f"data source {type(self.source).__name__} gave no train split")
-        # A source may fix the class order (e.g. Fashion-MNIST's published ids); else sorted names.
-        self.label_names = list(
-            self.fixed_label_names
-            or getattr(self.source, "label_names", None)
-            or label_vocabulary(raw["train"].labels)
-        )
-        to_id = {name: i for i, name in enumerate(self.label_names)}
-
-        def ids(split: str) -> np.ndarray:
-            unknown = {str(v) for v in raw[split].labels} - set(to_id)
-            if unknown:
+        for split in ("train", "test"):
+            if split not in raw:
                 raise DataError(
-                    f"{split} split has labels not seen in train: {sorted(unknown)[:5]}"
+                    f"data source {type(self.source).__name__} gave no {split} split"
+                    + (": give one (e.g. data.source.test=...)" if split == "test" else "")
                 )
-            return np.array([to_id[str(v)] for v in raw[split].labels], dtype=np.int64)
+        for split, part in raw.items():
+            self.task.check_items(part.items, f"the {split} split")
+        # A source may fix the class order (e.g. Fashion-MNIST's published ids); a checkpoint
+        # fixes its own; else the task derives it from the train labels.
+        self.label_names = self.task.label_names(
+            raw["train"].labels, self.fixed_label_names or getattr(self.source, "label_names", None)
+        )
 
-        train_ids = ids("train")
+        def targets(split: str) -> list:
+            return self.task.encode(raw[split].labels, self.label_names, f"the {split} split")
+
+        train_targets = targets("train")
         idx = split_indices(
-            train_ids,
+            self.task.stratify(train_targets),
             n_val_given=len(raw["val"].labels) if "val" in raw else None,
             val_fraction=self.val_fraction,
             split_seed=self.split_seed,
@@ -129,22 +134,29 @@ class ClassificationData(L.LightningDataModule):
             fold=self.fold,
             limit_train=self.limit_train,
             limit_val=self.limit_val,
+            n_train=len(train_targets),
         )
         self.split_indices = idx
         val_split = "val" if idx.val_given else "train"
-        self.datasets["train"] = self.make_dataset(raw["train"], train_ids, idx.train, train=True)
-        self.datasets["val"] = self.make_dataset(
-            raw[val_split], ids(val_split), idx.val, train=False
+        self.datasets["train"] = self.make_dataset(
+            raw["train"], train_targets, idx.train, train=True
         )
-        test_split = "test" if "test" in raw else None
-        if test_split is None:
-            raise DataError(
-                f"data source {type(self.source).__name__} has no test split: give one (e.g. data.source.test=...)"
+        self.datasets["val"] = self.make_dataset(
+            raw[val_split], targets(val_split), idx.val, train=False
+        )
+        for split in sorted(k for k in raw if k.startswith("val_")):
+            self.datasets[split] = self.make_dataset(
+                raw[split], targets(split), self._prefix(raw[split], self.limit_val), train=False
             )
-        test_idx = np.arange(len(raw["test"].labels))
-        if self.limit_test is not None:
-            test_idx = test_idx[: self.limit_test]  # a prefix keeps test rows aligned across runs
-        self.datasets["test"] = self.make_dataset(raw["test"], ids("test"), test_idx, train=False)
+        self.datasets["test"] = self.make_dataset(
+            raw["test"], targets("test"), self._prefix(raw["test"], self.limit_test), train=False
+        )
+
+    @staticmethod
+    def _prefix(split: RawSplit, limit: int | None) -> np.ndarray:
+        # a prefix keeps evaluation rows aligned across runs
+        idx = np.arange(len(split.labels))
+        return idx if limit is None else idx[:limit]
 
     def padded_fraction(self) -> float | None:
         """Share of padding among the tokens of the training batches (None: not a token task)."""
@@ -159,9 +171,8 @@ class ClassificationData(L.LightningDataModule):
         """Batches for unlabeled items (texts, image paths), in order; labels are placeholders."""
         n = len(items)
         split = RawSplit(items=list(items), labels=[None] * n)
-        self.datasets["predict"] = self.make_dataset(
-            split, np.zeros(n, dtype=np.int64), np.arange(n), train=False
-        )
+        placeholders = [self.task.placeholder() for _ in range(n)]
+        self.datasets["predict"] = self.make_dataset(split, placeholders, np.arange(n), train=False)
         return self._loader("predict", self.eval_batch_size, shuffle=False)
 
     def _loader(self, split: str, batch_size: int, shuffle: bool, **kwargs) -> DataLoader:
@@ -179,8 +190,12 @@ class ClassificationData(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
+    def eval_loader(self, split: str) -> DataLoader:
+        return self._loader(split, self.eval_batch_size, shuffle=False)
+
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        loaders = [self.eval_loader(split) for split in self.val_sets]
+        return loaders[0] if len(loaders) == 1 else loaders
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
+        return self.eval_loader("test")

@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from bakeoff.data.base import ClassificationData, IndexedDataset, RawSplit
+from bakeoff.data.base import IndexedDataset, RawSplit, TaskData
 from bakeoff.errors import DataError
 
 # -- turning a stored item into what the transforms expect ---------------------------------------
@@ -50,7 +50,7 @@ class RGBTransform:
         return self.transform(to_rgb(item))
 
 
-class ImageClassificationData(ClassificationData):
+class ImageData(TaskData):
     """Batches `{"pixel_values": float (B, 3, H, W), "labels": long (B,), "index": long (B,)}`.
 
     `augment` picks the backbone's training transform (random resized crop, flip) for the train
@@ -59,13 +59,11 @@ class ImageClassificationData(ClassificationData):
     when the backbone's preprocessing was made for a different one.
     """
 
-    task = "image_classification"
-
     def __init__(self, *args, image_size: int | None = None, augment: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.image_size, self.augment = image_size, augment
         if self.preprocessing is None:
-            raise DataError("ImageClassificationData needs the backbone's preprocessing")
+            raise DataError("ImageData needs the backbone's preprocessing")
         self.train_transform, self.eval_transform = self._transforms(self.preprocessing)
 
     def _transforms(self, pp):
@@ -86,15 +84,15 @@ class ImageClassificationData(ClassificationData):
             create_transform(**common, is_training=False),
         )
 
-    def make_dataset(self, split: RawSplit, label_ids, indices, train: bool) -> Dataset:
+    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
         transform = self.train_transform if train and self.augment else self.eval_transform
-        return IndexedDataset(split.items, label_ids, indices, transform=RGBTransform(transform))
+        return IndexedDataset(split.items, targets, indices, transform=RGBTransform(transform))
 
     def collate(self, samples: list) -> dict[str, torch.Tensor]:
-        pixels, labels, index = zip(*samples, strict=True)
+        pixels, targets, index = zip(*samples, strict=True)
         return {
             "pixel_values": torch.stack(pixels).float(),
-            "labels": torch.tensor(labels, dtype=torch.long),
+            "labels": self.task.collate_labels(list(targets), None),
             "index": torch.tensor(index, dtype=torch.long),
         }
 

@@ -30,7 +30,7 @@ def _limit(idx: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
 
 
 def split_indices(
-    train_labels: np.ndarray,
+    stratify: np.ndarray | None,
     n_val_given: int | None,
     val_fraction: float,
     split_seed: int,
@@ -38,24 +38,28 @@ def split_indices(
     fold: int | None = None,
     limit_train: int | None = None,
     limit_val: int | None = None,
+    n_train: int | None = None,
 ) -> SplitIndices:
     """Choose train and val examples.
 
-    - `folds=k, fold=i`: stratified k-fold over the train pool (plus nothing else: the test
-      split is never touched); fold i is validation.
+    - `folds=k, fold=i`: k-fold over the train pool (plus nothing else: the test split is never
+      touched); fold i is validation.
     - a given validation split (`n_val_given`) is used as is.
-    - otherwise a stratified `val_fraction` of the train pool becomes validation.
+    - otherwise a `val_fraction` of the train pool becomes validation.
+    Folds and hold-out are stratified on `stratify` (the task's key, e.g. the class); None (e.g.
+    regression) splits at random.
     """
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-    pool = np.arange(len(train_labels))
+    pool = np.arange(len(stratify) if n_train is None else n_train)
     if folds is not None:
         if fold is None or not 0 <= fold < folds:
             raise ConfigError(
                 f"data.fold must be in 0..{folds - 1} when data.folds={folds}, got {fold}"
             )
-        skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=split_seed)
-        train, val = list(skf.split(pool, train_labels))[fold]
+        kfold = StratifiedKFold if stratify is not None else KFold
+        splitter = kfold(n_splits=folds, shuffle=True, random_state=split_seed)
+        train, val = list(splitter.split(pool, stratify))[fold]
         val_given = False
     elif fold is not None:
         raise ConfigError("data.fold is set but data.folds is not: set data.folds=k for k-fold")
@@ -65,7 +69,7 @@ def split_indices(
         if not 0.0 < val_fraction < 1.0:
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         train, val = train_test_split(
-            pool, test_size=val_fraction, random_state=split_seed, stratify=train_labels
+            pool, test_size=val_fraction, random_state=split_seed, stratify=stratify
         )
         val_given = False
     return SplitIndices(

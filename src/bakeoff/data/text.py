@@ -1,4 +1,8 @@
-"""Text classification batches: tokenise once, pad each batch only to its own longest example."""
+"""Text batches: tokenise once, pad each batch only to its own longest example.
+
+Texts are strings, (text, text_pair) tuples, or lists of words for word-level tasks (NER), whose
+targets the task aligns to the tokens through the tokenizer's word ids.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
 
-from bakeoff.data.base import ClassificationData, RawSplit
+from bakeoff.data.base import RawSplit, TaskData
 from bakeoff.data.token_cache import tokenize
 
 # Whole splits are tokenized once, in setup, by the Rust tokenizer's threads (0.6 s -> 0.35 s for
@@ -20,15 +24,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 
 class TokenizedDataset(Dataset):
-    def __init__(self, encodings: dict[str, list[list[int]]], label_ids: np.ndarray):
-        self.encodings, self.label_ids = encodings, label_ids
+    def __init__(self, encodings: dict[str, list[list[int]]], targets: list):
+        self.encodings, self.targets = encodings, targets
         self.lengths = np.array([len(ids) for ids in encodings["input_ids"]])
 
     def __len__(self) -> int:
-        return len(self.label_ids)
+        return len(self.targets)
 
     def __getitem__(self, i: int):
-        return {k: v[i] for k, v in self.encodings.items()}, int(self.label_ids[i]), i
+        return {k: v[i] for k, v in self.encodings.items()}, self.targets[i], i
 
 
 class LengthGroupedBatchSampler(BatchSampler):
@@ -87,7 +91,7 @@ def length_grouped_batches(lengths, batch_size: int, seed: int) -> LengthGrouped
     return LengthGroupedBatchSampler(order, batch_size, lengths=lengths, seed=seed)
 
 
-class TextClassificationData(ClassificationData):
+class TextData(TaskData):
     def __init__(
         self,
         *args,
@@ -103,29 +107,36 @@ class TextClassificationData(ClassificationData):
         tokenizer = self.preprocessing.tokenizer
         self.tokenizer = tokenizer
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.fill = {"input_ids": self.pad_id, "word_ids": -1}  # padding value per key (else 0)
         self.tokens = {"real": 0, "padded": 0}  # counted by collate: the padded-token fraction
 
-    def make_dataset(self, split: RawSplit, label_ids, indices, train: bool) -> Dataset:
+    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
         items = [split.items[int(i)] for i in indices]
         pairs = isinstance(items[0], tuple) if items else False
         texts = [it[0] for it in items] if pairs else items
         second = [it[1] for it in items] if pairs else None
-        enc, cached = tokenize(self.tokenizer, texts, second, self.max_length, self.cache_dir)
+        words = self.task.word_level
+        enc, cached = tokenize(
+            self.tokenizer, texts, second, self.max_length, self.cache_dir, words=words
+        )
         self.cached_splits += cached
-        return TokenizedDataset(enc, label_ids[indices])
+        targets = [targets[int(i)] for i in indices]
+        if words:
+            targets = [self.task.align(t, w) for t, w in zip(targets, enc["word_ids"], strict=True)]
+        return TokenizedDataset(enc, targets)
 
     def collate(self, samples: list, count: bool = False) -> dict[str, torch.Tensor]:
         width = max(len(enc["input_ids"]) for enc, _, _ in samples)
         batch: dict[str, torch.Tensor] = {}
         for key in samples[0][0]:
-            fill = self.pad_id if key == "input_ids" else 0
+            fill = self.fill.get(key, 0)
             rows = [enc[key] + [fill] * (width - len(enc[key])) for enc, _, _ in samples]
             batch[key] = torch.tensor(rows, dtype=torch.long)
         if count:  # training batches only (main process; workers keep their own copy)
             real = sum(len(enc["input_ids"]) for enc, _, _ in samples)
             self.tokens["real"] += real
             self.tokens["padded"] += width * len(samples) - real
-        batch["labels"] = torch.tensor([label for _, label, _ in samples], dtype=torch.long)
+        batch["labels"] = self.task.collate_labels([target for _, target, _ in samples], width)
         batch["index"] = torch.tensor([i for _, _, i in samples], dtype=torch.long)
         return batch
 
@@ -133,17 +144,11 @@ class TextClassificationData(ClassificationData):
         total = self.tokens["real"] + self.tokens["padded"]
         return self.tokens["padded"] / total if total else None
 
-    def _eval_loader(self, split: str) -> DataLoader:
+    def eval_loader(self, split: str) -> DataLoader:
         # Longest first, similar lengths together: less padding. Order does not change the
         # metrics, and predictions carry their example index.
         order = np.argsort(-self.datasets[split].lengths, kind="stable").tolist()
         return self._loader(split, self.eval_batch_size, shuffle=False, sampler=order)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._eval_loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._eval_loader("test")
 
     def train_dataloader(self) -> DataLoader:
         counting = partial(self.collate, count=True)

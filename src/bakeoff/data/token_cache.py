@@ -23,11 +23,16 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FORMAT = "bakeoff-tokens-1"  # bump when the file layout changes
-KEYS = ("input_ids", "attention_mask", "token_type_ids")
+# word_ids: for texts given as words (token tasks), each token's word number, -1 for special tokens
+KEYS = ("input_ids", "attention_mask", "token_type_ids", "word_ids")
 
 
 def cache_key(
-    tokenizer, texts: Sequence[str], second: Sequence[str] | None, max_length: int | None
+    tokenizer,
+    texts: Sequence[str],
+    second: Sequence[str] | None,
+    max_length: int | None,
+    words: bool = False,
 ) -> str | None:
     """Hex digest naming this tokenization, or None when the tokenizer cannot be fingerprinted."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -36,7 +41,8 @@ def cache_key(
     import transformers
 
     h = hashlib.sha256()
-    for part in (FORMAT, type(tokenizer).__name__, transformers.__version__, str(max_length)):
+    parts = (FORMAT, type(tokenizer).__name__, transformers.__version__, str(max_length))
+    for part in parts + (("words",) if words else ()):
         h.update(part.encode() + b"\0")
     # Truncation and padding are per-call state that the wrapper sets on the backend before
     # each call and leaves there; this call's own settings are `max_length` above. Cleared, so
@@ -59,16 +65,30 @@ def tokenize(
     second: Sequence[str] | None,
     max_length: int | None,
     cache_dir: str | os.PathLike | None,
+    words: bool = False,
 ) -> tuple[dict[str, list[list[int]]], bool]:
-    """Token ids per example (`KEYS` the tokenizer gives), and whether they came from the cache."""
-    key = cache_key(tokenizer, texts, second, max_length) if cache_dir else None
+    """Token ids per example (`KEYS` the tokenizer gives), and whether they came from the cache.
+
+    `words`: each text is a list of words (token tasks); the result then has `word_ids`.
+    """
+    key = cache_key(tokenizer, texts, second, max_length, words) if cache_dir else None
     path = Path(cache_dir) / f"{key}.npz" if key else None
     if path is not None and path.exists():
         cached = _read(path)
         if cached is not None and all(len(v) == len(texts) for v in cached.values()):
             return cached, True
-    enc = tokenizer(list(texts), second, truncation=max_length is not None, max_length=max_length)
+    enc = tokenizer(
+        [list(t) for t in texts] if words else list(texts),
+        second,
+        truncation=max_length is not None,
+        max_length=max_length,
+        is_split_into_words=words,
+    )
     out = {k: enc[k] for k in KEYS if k in enc}
+    if words:
+        out["word_ids"] = [
+            [-1 if w is None else w for w in enc.word_ids(i)] for i in range(len(texts))
+        ]
     if path is not None:
         _write(path, out)
     return out, False

@@ -1,7 +1,9 @@
-"""TaskModule: the one LightningModule. Backbone adapter + task head + metrics + optimizer.
+"""TaskModule: the one LightningModule. Backbone adapter + the task's head, loss, metrics + optimizer.
 
-Only plain config (dicts, names, numbers) goes into `save_hyperparameters`, so checkpoints
-load with torch's `weights_only=True`; the module rebuilds backbone and head from that config.
+Everything that differs between task kinds (head, loss, metrics, what a test step keeps) comes
+from the task object (`bakeoff.tasks`); this module has no per-kind branches. Only plain config
+(dicts, names, numbers) goes into `save_hyperparameters`, so checkpoints load with torch's
+`weights_only=True`; the module rebuilds backbone, task and head from that config.
 """
 
 from __future__ import annotations
@@ -10,15 +12,8 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-from torchmetrics import MeanMetric, MetricCollection
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassF1Score,
-    MulticlassPrecision,
-    MulticlassRecall,
-)
+from torchmetrics import MeanMetric
 
 from bakeoff.errors import ConfigError
 from bakeoff.models.finetune import set_batchnorm_eval
@@ -26,64 +21,50 @@ from bakeoff.models.schedules import lr_lambda
 from bakeoff.utils.build import build as instantiate
 
 
-def classification_metrics(num_classes: int, validate: bool) -> MetricCollection:
-    # torchmetrics defaults to micro averaging; the paper tables mean macro. validate_args=False
-    # in training keeps the step free of host syncs (the checks read tensor values).
-    kw = {"num_classes": num_classes, "average": "macro", "validate_args": validate}
-    return MetricCollection(
-        {
-            "acc": MulticlassAccuracy(
-                num_classes=num_classes, average="micro", validate_args=validate
-            ),
-            "f1_macro": MulticlassF1Score(**kw),
-            "precision_macro": MulticlassPrecision(**kw),
-            "recall_macro": MulticlassRecall(**kw),
-        }
-    )
-
-
 class TaskModule(L.LightningModule):
     def __init__(
         self,
         model: dict[str, Any],
+        task: dict[str, Any],
         finetune: dict[str, Any],
         optim: dict[str, Any],
         scheduler: dict[str, Any],
-        num_classes: int,
         label_names: list[str],
+        val_sets: list[str] | None = None,
         backbone: torch.nn.Module | None = None,
     ) -> None:
         super().__init__()
         # Plain config only: the checkpoint must load with weights_only=True and rebuild from it.
         self.save_hyperparameters(ignore=["backbone"])
         self.backbone = backbone if backbone is not None else instantiate(model["backbone"])
-        self.head = instantiate(
-            model["head"], in_features=self.backbone.feature_dim, num_classes=num_classes
+        self.task = instantiate(task)
+        self.head = self.task.build_head(
+            self.backbone.feature_dim, label_names, model.get("head_dropout", 0.0)
         )
         self.strategy = instantiate(finetune)
         self.backbone_groups = self.backbone.layer_groups()
         self.trainable_history: list[dict[str, int]] = []
         self.compiled_at_epoch: int | None = None  # set by FreezeSchedule when model.compile
         self._metrics_logged: set[str] = set()  # stages whose metrics were logged this epoch
+        # One metric collection and loss per stage; extra validation sets (MNLI mismatched) have
+        # their own, logged as val_<name>/<metric>.
+        self.val_sets = list(val_sets or ["val"])
+        self.stages = ["train", *self.val_sets, "test"]
         self.metrics = torch.nn.ModuleDict(
             {
-                "train_metrics": classification_metrics(num_classes, validate=False),
-                "val_metrics": classification_metrics(num_classes, validate=True),
-                "test_metrics": classification_metrics(num_classes, validate=True),
+                f"{stage}_metrics": self.task.metrics(label_names, validate=stage != "train")
+                for stage in self.stages
             }
         )
         # nan_strategy="disable": the NaN check would read the loss on the host every step.
         self.losses = torch.nn.ModuleDict(
-            {
-                f"{stage}_loss": MeanMetric(nan_strategy="disable")
-                for stage in ("train", "val", "test")
-            }
+            {f"{stage}_loss": MeanMetric(nan_strategy="disable") for stage in self.stages}
         )
-        self.test_outputs: list[dict[str, Tensor]] = []
+        self.test_outputs: list[dict[str, Any]] = []
 
     @classmethod
     def from_config(cls, cfg, datamodule, backbone: torch.nn.Module | None = None) -> TaskModule:
-        """The module a run config describes, for the classes of a set-up DataModule."""
+        """The module a run config describes, for the labels of a set-up DataModule."""
         from omegaconf import OmegaConf
 
         def plain(node):
@@ -91,17 +72,18 @@ class TaskModule(L.LightningModule):
 
         return cls(
             model=plain(cfg.model),
+            task=plain(cfg.task),
             finetune=plain(cfg.finetune),
             optim=plain(cfg.optim),
             scheduler=plain(cfg.scheduler),
-            num_classes=datamodule.num_classes,
             label_names=datamodule.label_names,
+            val_sets=datamodule.val_sets,
             backbone=backbone,
         )
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        return self.head(self.backbone(batch))
+        return self.head(self.task.features(self.backbone, batch))
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -118,11 +100,12 @@ class TaskModule(L.LightningModule):
 
     # -- steps --------------------------------------------------------------------------------
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor]:
-        logits = self(batch)
-        loss = F.cross_entropy(logits, batch["labels"])
+        outputs = self(batch)
+        targets = batch["labels"]
+        loss = self.task.loss(outputs, targets)
         metrics = self.metrics[f"{stage}_metrics"]
-        metrics.update(logits.detach(), batch["labels"])
-        n = batch["labels"].shape[0]
+        metrics.update(*self.task.metric_inputs(outputs.detach(), targets))
+        n = targets.shape[0]
         # The loss is averaged on device, weighted by batch size, and read once per epoch.
         self.losses[f"{stage}_loss"].update(loss.detach(), weight=n)
         if stage not in self._metrics_logged:
@@ -132,30 +115,26 @@ class TaskModule(L.LightningModule):
             self._metrics_logged.add(stage)
             logged = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
             logged |= {f"{stage}/{k}": m for k, m in metrics.items()}
-            self.log_dict(logged, on_step=False, on_epoch=True)
-        return loss, logits
+            self.log_dict(logged, on_step=False, on_epoch=True, add_dataloader_idx=False)
+        return loss, outputs
 
     def on_train_epoch_start(self) -> None:
         self._metrics_logged.discard("train")
 
     def on_validation_epoch_start(self) -> None:
-        self._metrics_logged.discard("val")
+        self._metrics_logged.difference_update(self.val_sets)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "train")[0]
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+    def validation_step(
+        self, batch: dict[str, Tensor], batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._shared_step(batch, self.val_sets[dataloader_idx])
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        _, logits = self._shared_step(batch, "test")
-        self.test_outputs.append(
-            {
-                "index": batch["index"].cpu(),
-                "label": batch["labels"].cpu(),
-                "probs": logits.float().softmax(-1).cpu(),
-            }
-        )
+        _, outputs = self._shared_step(batch, "test")
+        self.test_outputs.append(self.task.gather(outputs, batch))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The whole resolved run config (plain containers): eval/predict rebuild data from it.
@@ -166,8 +145,8 @@ class TaskModule(L.LightningModule):
         self.test_outputs = []
         self._metrics_logged.discard("test")
 
-    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        return self(batch).float().softmax(-1)
+    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Any]:
+        return self.task.gather(self(batch), batch)
 
     # -- optimisation -------------------------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:

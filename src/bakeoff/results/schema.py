@@ -1,0 +1,109 @@
+"""The shape of `results.json`, typed: one definition that the run, the comparison and the tests use.
+
+Every section is a dataclass; a run fills it as it goes (`Record.new`) and writes `to_dict()`.
+`FIELDS` (the comparison's flat columns) and the schema test are derived from these classes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ModelInfo:
+    name: str | None = None
+    source: str | None = None  # "hf" | "timm"
+    params_total: int | None = None
+    params_trainable: int | None = None
+    flops_per_sample: float | None = None  # forward pass
+
+
+@dataclass
+class DataInfo:
+    name: str | None = None
+    task: str | None = None  # the task kind: classification, regression, token_classification ...
+    num_classes: int | None = None  # len(label_names); 0 for regression
+    label_names: list[str] | None = None
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    n_val_extra: dict[str, int] = field(default_factory=dict)  # extra validation sets by name
+    cached_splits: int | None = None  # splits read back from the token cache
+    padded_token_fraction: float | None = None
+
+
+@dataclass
+class MonitorInfo:
+    metric: str | None = None
+    mode: str | None = None
+    best: float | None = None
+    best_epoch: int | None = None
+
+
+@dataclass
+class Timing:
+    fit_s: float | None = None
+    test_s: float | None = None
+    train_samples_per_s: float | None = None
+    eval_samples_per_s: float | None = None
+    startup_s: float | None = None
+
+
+@dataclass
+class Resources:
+    device: str | None = None
+    precision: str | None = None
+    world_size: int | None = None
+    peak_rss_mb: float | None = None
+    peak_gpu_mem_mb: float | None = None
+
+
+@dataclass
+class Paths:
+    run_dir: str | None = None
+    best_ckpt: str | None = None
+    predictions: str | None = None  # test predictions, relative to run_dir
+
+
+@dataclass
+class FinetuneInfo:
+    strategy: str | None = None
+    trainable_history: list[dict[str, int]] = field(default_factory=list)
+    compiled_at_epoch: int | None = None
+
+
+@dataclass
+class Record:
+    status: str = "failed"  # "completed" | "failed" | "interrupted"
+    error: str | None = None
+    traceback: str | None = None
+    run_id: str | None = None
+    name: str | None = None
+    group: str | None = None
+    seed: int | None = None
+    fold: int | None = None
+    overrides: list[str] = field(default_factory=list)
+    model: ModelInfo = field(default_factory=ModelInfo)
+    data: DataInfo = field(default_factory=DataInfo)
+    monitor: MonitorInfo = field(default_factory=MonitorInfo)
+    # split -> metric -> value: "val" (best epoch), "val_<name>" (extra validation sets), "test"
+    metrics: dict[str, dict[str, float]] = field(default_factory=lambda: {"val": {}, "test": {}})
+    timing: Timing = field(default_factory=Timing)
+    resources: Resources = field(default_factory=Resources)
+    env: dict[str, Any] = field(default_factory=dict)
+    paths: Paths = field(default_factory=Paths)
+    finetune: FinetuneInfo = field(default_factory=FinetuneInfo)
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per validated epoch
+    config: dict[str, Any] | None = None  # the fully resolved run config
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Record)}
+
+
+def section_fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]

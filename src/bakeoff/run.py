@@ -1,0 +1,166 @@
+"""The one run path train, eval, predict and the benchmark share.
+
+Loggers, the Trainer, the run record (`results.json`, always written, also when the run fails),
+the test pass with its predictions file, and the closing of the loggers: built here once, so the
+entry points differ only in what they do between (fit, or load a checkpoint).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from bakeoff.errors import BakeoffError
+from bakeoff.results.record import write_record
+from bakeoff.results.schema import Record
+
+log = logging.getLogger(__name__)
+
+PREDICTIONS_FILE = "test_predictions.csv"
+
+
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def new_record(cfg: DictConfig, run_dir: Path) -> Record:
+    """Everything known before anything runs: a failed job still gets a full record."""
+    from bakeoff.results.record import environment
+    from bakeoff.utils.wandb import run_identity
+
+    name, group, overrides = run_identity()
+    record = Record(name=name, group=group, seed=cfg.seed, overrides=overrides)
+    record.fold = cfg.data.get("fold")
+    record.model.name = cfg.model.name
+    record.data.name = cfg.data.name
+    record.data.task = cfg.task.name
+    record.monitor.metric, record.monitor.mode = cfg.monitor.metric, cfg.monitor.mode
+    record.resources.precision = str(cfg.trainer.precision)
+    record.env = environment(cwd=Path(__file__).parent)
+    record.paths.run_dir = str(run_dir)
+    record.finetune.strategy = cfg.finetune.name
+    return record
+
+
+def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, Record], None]) -> dict[str, Any]:
+    """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised."""
+    run_dir = Path(cfg.paths.output_dir)
+    record = new_record(cfg, run_dir)
+    try:
+        record.config = resolved(cfg)
+        body(cfg, run_dir, record)
+        record.status = "completed"
+    except KeyboardInterrupt:
+        record.status, record.error = "interrupted", "KeyboardInterrupt"
+        raise
+    except Exception as err:
+        record.status = "failed"
+        record.error = f"{type(err).__name__}: {err}"
+        if not isinstance(err, BakeoffError):
+            record.traceback = traceback.format_exc()
+        raise
+    finally:
+        from bakeoff.utils.measure import peak_gpu_mem_mb, peak_rss_mb
+
+        record.resources.peak_rss_mb = round(peak_rss_mb(), 1)
+        record.resources.peak_gpu_mem_mb = peak_gpu_mem_mb()
+        if record.config is None:
+            record.config = OmegaConf.to_container(cfg, resolve=False)
+        write_record(run_dir, record.to_dict())
+    return record.to_dict()
+
+
+def build_loggers(cfg: DictConfig) -> list:
+    from bakeoff.utils.build import build
+
+    return [build(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequence = ()):
+    from bakeoff.utils.build import build
+
+    if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
+        callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
+    return build(
+        cfg.trainer,
+        callbacks=list(callbacks),
+        logger=loggers or False,
+        default_root_dir=str(run_dir),
+    )
+
+
+def build_data(cfg: DictConfig, preprocessing):
+    """The run's DataModule, fed by the backbone's preprocessing and the run's task."""
+    from bakeoff.utils.build import build
+
+    return build(cfg.data, preprocessing=preprocessing, task=build(cfg.task))
+
+
+def describe_data(record: Record, datamodule) -> None:
+    sizes = datamodule.sizes()
+    record.data.num_classes = datamodule.num_classes
+    record.data.label_names = list(datamodule.label_names)
+    record.data.n_train, record.data.n_val = sizes.get("n_train"), sizes.get("n_val")
+    record.data.n_test = sizes.get("n_test")
+    record.data.n_val_extra = {
+        k[len("n_val_") :]: v for k, v in sizes.items() if k.startswith("n_val_")
+    }
+    # splits read back from the token cache (data.cache_dir) instead of tokenized again
+    record.data.cached_splits = getattr(datamodule, "cached_splits", None)
+
+
+def stage_metrics(metrics: dict[str, Any], stage: str) -> dict[str, float]:
+    prefix = f"{stage}/"
+    return {k[len(prefix) :]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def format_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):  # word-level tags / a label set: space-separated
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Predictions as CSV: a header from the first row, cells formatted by `format_cell`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        if rows:
+            writer.writerow(list(rows[0]))
+        for row in rows:
+            writer.writerow([format_cell(v) for v in row.values()])
+
+
+def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, record: Record) -> None:
+    """Test `ckpt_path` (None: the module as it is); metrics, speed and predictions go in the record."""
+    tic = time.perf_counter()
+    trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
+    test_s = time.perf_counter() - tic
+    record.timing.test_s = round(test_s, 3)
+    record.timing.eval_samples_per_s = len(datamodule.datasets["test"]) / test_s
+    record.metrics["test"] = stage_metrics(trainer.callback_metrics, "test")
+    if trainer.global_rank == 0 and module.test_outputs:
+        pred_path = run_dir / PREDICTIONS_FILE
+        write_rows(pred_path, module.task.rows(module.test_outputs, datamodule.label_names))
+        record.paths.predictions = pred_path.name
+
+
+def close_loggers(trainer, loggers: list, record: Record) -> None:
+    from lightning.pytorch.loggers import WandbLogger
+
+    record.resources.device = str(trainer.strategy.root_device)
+    record.resources.world_size = trainer.world_size
+    final = {f"final/{s}/{k}": v for s, values in record.metrics.items() for k, v in values.items()}
+    for lg in loggers:
+        lg.log_metrics(final)
+        if isinstance(lg, WandbLogger):
+            record.run_id = lg.experiment.id

@@ -1,0 +1,1 @@
+"""Task kinds: what differs between classification, regression, token and multi-label tasks."""
