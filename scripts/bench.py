@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -47,6 +46,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from bakeoff.utils.clock import process_age_s  # the clock of bakeoff's `timing.startup_s`
+from bakeoff.utils.compose import compose
+from bakeoff.utils.machine import machine
 
 # Nothing here may reach a hub. Tokenizing uses the Rust tokenizer's threads in every contender,
 # as bakeoff's data module does (set before it loads: unset, it warns on fork).
@@ -58,16 +59,6 @@ os.environ["TOKENIZERS_PARALLELISM"] = "true"
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-# conf/model/tiny_bert.yaml, for the loops that do not read bakeoff's config (a test keeps it equal).
-TINY_BERT = {
-    "vocab_size": 30522,
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 128,
-    "max_position_embeddings": 514,
-    "pad_token_id": 0,
-}
 CONTENDERS = {
     "plain": "plain PyTorch loop",
     "bakeoff": "bakeoff (TaskModule + Trainer)",
@@ -296,13 +287,22 @@ def minilm_tokenizer():
 
 
 # -- the model the two non-bakeoff loops train ---------------------------------------------------
+def tiny_bert_config() -> dict[str, Any]:
+    """conf/model/tiny_bert.yaml's `backbone.config_overrides` (model_type included): the
+    architecture bakeoff builds for model=tiny_bert, for the loops that do not read its config."""
+    from omegaconf import OmegaConf
+
+    backbone = OmegaConf.load(CONF / "model" / "tiny_bert.yaml")["backbone"]
+    return OmegaConf.to_container(backbone["config_overrides"], resolve=True)
+
+
 def build_encoder(workload: str, seed: int) -> nn.Module:
     """The backbone bakeoff builds for this model name: fp32, train mode, no unused pooler."""
-    from transformers import AutoModel, BertConfig
+    from transformers import AutoConfig, AutoModel
 
     torch.manual_seed(seed)
     if workload == "tiny_bert":
-        encoder = AutoModel.from_config(BertConfig(**TINY_BERT))
+        encoder = AutoModel.from_config(AutoConfig.for_model(**tiny_bert_config()))
     elif workload == "minilm":
         from bakeoff.models.packaged import hf_local_path
 
@@ -361,26 +361,6 @@ class Workload:
     eval_batch_size: int
     spec: tuple[int, int, int, int]  # for train_flops
     adamw: dict  # conf/optim/adamw.yaml's AdamW arguments (betas, eps, fused), for the plain loop
-
-
-def compose(overrides: list[str]):
-    """The config `python train.py <overrides>` would get (as tests/conftest.py composes it)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    from bakeoff.config import setup
-
-    setup()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = hydra_compose("train", overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
 
 
 def bakeoff_overrides(workload: str, opts, out_dir: Path, grouped: bool) -> list[str]:
@@ -990,32 +970,6 @@ def fmt_spread(s: dict, digits: int = 1) -> str:
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
 
 
-def machine(opts) -> dict:
-    import lightning
-    import transformers
-
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    return {
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "threads": opts.threads,
-        "cpu": cpu,
-        "gpu": torch.cuda.get_device_name() if opts.device == "cuda" else None,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "lightning": lightning.__version__,
-    }
-
-
 def render(report: dict) -> str:
     opts, m = report["options"], report["machine"]
     peak = report["matmul_peak"]
@@ -1185,7 +1139,7 @@ def run_benchmark(opts) -> dict:
         "command": opts.command,
         "options": {k: v for k, v in vars(opts).items() if k not in ("first_step_only", "command")},
         "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": machine(opts),
+        "machine": machine(threads=opts.threads, gpu=opts.device == "cuda"),
         "matmul_peak": {
             "dtype": str(dtype).replace("torch.", ""),
             "n": 8192 if opts.device == "cuda" else 1024,

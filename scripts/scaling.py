@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+
+from bakeoff.utils.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -331,32 +332,13 @@ def jobs_section(report: dict) -> list[str]:
     return [*lines, ""]
 
 
-def machine(opts) -> dict:
-    from importlib.metadata import version
-
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").is_file():
-        text = Path("/proc/cpuinfo").read_text().splitlines()
-        names = [ln.split(":", 1)[1].strip() for ln in text if ln.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "usable_cores": opts.cores,
-        "load_before": os.getloadavg()[0],
-        "python": platform.python_version(),
-        **{pkg: version(pkg) for pkg in ("torch", "joblib")},
-        "hydra": version("hydra-core"),
-    }
-
-
 def measure(opts) -> dict:
     start = time.perf_counter()
     report = {
         "command": opts.command,
         "options": {k: v for k, v in vars(opts).items() if k != "command"},
         "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": machine(opts),
+        "machine": machine(usable_cores=opts.cores),
         "configs": [],
     }
     par_threads = max(1, opts.cores // opts.n_jobs)  # what loky would pick: no oversubscription

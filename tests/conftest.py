@@ -35,30 +35,11 @@ TINY = [
 
 def compose(tmp_path: Path, *overrides: str, config_name: str = "train"):
     """The config `python train.py <overrides>` would get, run dir under tmp_path."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
+    from bakeoff.utils.compose import compose as compose_config
 
-    from bakeoff.config import setup
-
-    setup()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = hydra_compose(
-            config_name,
-            overrides=[
-                f"paths.root_dir={tmp_path}",
-                f"paths.output_dir={tmp_path / 'run'}",
-                *overrides,
-            ],
-            return_hydra_config=True,
-        )
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
+    return compose_config(
+        overrides, config_name=config_name, root_dir=tmp_path, output_dir=tmp_path / "run"
+    )
 
 
 @pytest.fixture

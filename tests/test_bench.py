@@ -32,12 +32,15 @@ def finite(x) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def test_tiny_bert_matches_its_config():
-    """The loops that do not read bakeoff's config build the same tiny_bert it does."""
-    overrides = OmegaConf.to_container(OmegaConf.load(CONF / "model" / "tiny_bert.yaml"))
-    overrides = overrides["backbone"]["config_overrides"]
-    assert overrides.pop("model_type") == "bert"
-    assert overrides == bench.TINY_BERT
+def test_tiny_bert_read_from_its_config():
+    """The loops that do not read bakeoff's config build the architecture of model=tiny_bert."""
+    overrides = OmegaConf.load(CONF / "model" / "tiny_bert.yaml").backbone.config_overrides
+    overrides = OmegaConf.to_container(overrides, resolve=True)
+    assert bench.tiny_bert_config() == overrides
+    encoder = bench.build_encoder("tiny_bert", seed=0)
+    assert encoder.config.model_type == overrides.pop("model_type")
+    for key, value in overrides.items():
+        assert getattr(encoder.config, key) == value, key
 
 
 def test_flop_formula_matches_torch_flop_counter():

@@ -1,13 +1,14 @@
 """The comparison on hand-made run dirs: values, selection on val, significance, files, CLI."""
 
 import json
+import math
 import re
 from pathlib import Path
 
 import pytest
 
 from bakeoff.results import compare, load
-from bakeoff.results.compare import main
+from bakeoff.results.comparison import main
 
 N_TEST = 200
 LABELS = ["neg", "pos"] * (N_TEST // 2)
@@ -169,10 +170,11 @@ def test_significance_on_test_predictions(sweep):
     c = compare(sweep, formats=None, plots=False)
     b, same = row(c, "model=b"), row(c, "model=c")
     assert b["p_bootstrap"] < 0.05 and b["p_mcnemar"] < 0.05
-    assert b["delta_acc"] == pytest.approx(-0.4)  # 100 vs 180 of 200 right
+    assert b["delta"] == pytest.approx(-0.4)  # 100 vs 180 of 200 right
     assert b["vs_best"] == "worse on test"
     assert same["p_bootstrap"] == 1.0 and same["p_mcnemar"] == 1.0
     assert same["vs_best"] == "within noise"
+    assert b["statistic"] == same["statistic"] == "mean per-example score"
     assert "Within noise of model=a" in c.summary[1] and "model=c" in c.summary[1]
 
 
@@ -326,3 +328,157 @@ def test_cli_empty_dir_fails_with_message(tmp_path, capsys):
 def test_cli_rejects_test_metric_for_selection(sweep, capsys):
     assert main([str(sweep), "--metric", "test/acc", "--no-plots"]) == 1
     assert "validation" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- per-example statistics
+
+
+def significance_runs(tmp_path: Path, name: str, header: str, rows: list[str]):
+    """A one-run `runs` frame whose test_predictions.csv has `header` and `rows`."""
+    import pandas as pd
+
+    path = tmp_path / f"{name}.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    row = {"status": "completed", "predictions": str(path), "seed": 1, "fold": None}
+    return pd.DataFrame([{**row, "run_dir": str(tmp_path / name)}])
+
+
+def test_significance_on_regression_scores(tmp_path):
+    """score = -(pred - label)^2: the statistic is its mean; McNemar needs 1/0 scores."""
+    from bakeoff.results.significance import MEAN_SCORE, significance
+
+    labels = [1.0, 2.0, 3.0, 4.0] * 50
+    best_preds = [1.0, 2.0, 3.0, 5.0] * 50  # squared errors 0, 0, 0, 1: mean score -0.25
+    other_preds = [1.5, 2.5, 3.0, 4.0] * 50  # 0.25, 0.25, 0, 0: mean score -0.125
+    # the other run wrote the same labels with other digits
+    other_labels = ["1.0000001", "2", "3.0", "4.00"] * 50
+
+    def rows(labels, preds):
+        return [
+            f"{i},{y},{p},{-((float(p) - float(y)) ** 2)}"
+            for i, (y, p) in enumerate(zip(labels, preds, strict=True))
+        ]
+
+    header = "index,label,pred,score"
+    best = significance_runs(tmp_path, "best", header, rows(labels, best_preds))
+    other = significance_runs(tmp_path, "other", header, rows(other_labels, other_preds))
+    test = significance(best, other)
+    assert test["statistic"] == MEAN_SCORE and test["n_examples"] == 200
+    assert test["delta"] == pytest.approx(-0.125 - -0.25, abs=1e-6)
+    assert test["p_bootstrap"] < 0.05
+    assert math.isnan(test["p_mcnemar"])
+    moved = significance_runs(tmp_path, "moved", header, rows([4.5] + labels[1:], other_preds))
+    assert significance(best, moved)["note"] == "test sets differ"
+
+
+def test_significance_on_tp_fp_fn_counts(tmp_path):
+    """NER per sentence: the statistic is F1 = 2 Σtp / (2 Σtp + Σfp + Σfn) of the counts."""
+    from bakeoff.results.significance import COUNTS_F1, significance
+
+    labels = ['"B-PER I-PER O"', "O B-LOC", "B-ORG O", '"B-PER O B-LOC"'] * 50
+    best_counts = ["2,0,0", "1,1,0", "0,0,1", "1,0,1"]  # Σ 4, 1, 2: F1 = 8 / 11
+    other_counts = ["2,0,0", "0,1,1", "0,0,1", "1,0,1"]  # Σ 3, 1, 3: F1 = 6 / 10
+
+    def rows(counts):
+        return [f"{i},{y},O O,{counts[i % 4]}" for i, y in enumerate(labels)]
+
+    header = "index,label,pred,tp,fp,fn"
+    best = significance_runs(tmp_path, "best", header, rows(best_counts))
+    other = significance_runs(tmp_path, "other", header, rows(other_counts))
+    test = significance(best, other)
+    assert test["statistic"] == COUNTS_F1 and test["n_examples"] == 200
+    assert test["delta"] == pytest.approx(6 / 10 - 8 / 11)
+    # every resample with one of the changed sentences favours best: none crosses zero
+    assert test["p_bootstrap"] == pytest.approx(2 / 10_001)
+    assert math.isnan(test["p_mcnemar"])
+    assert significance(best, best)["p_bootstrap"] == 1.0
+    # a score file is another statistic: not compared with counts
+    scores = significance_runs(tmp_path, "scores", "index,label,pred,score", ["0,O,O,1"])
+    assert significance(best, scores)["note"] == "different statistics"
+
+
+def test_counts_statistic_shows_in_table_and_legend(tmp_path):
+    from bakeoff.results.tables import leaderboard_markdown
+
+    root = tmp_path / "ner"
+    for i, (model, counts) in enumerate([("a", "3,0,0"), ("b", "1,1,1")]):
+        run_dir = write_run(root, str(i), [f"model={model}", "seed=1"], metrics(0.9 - i / 10))
+        rows = [f"{j},B-PER O,O O,{counts}" for j in range(40)]
+        (run_dir / "test_predictions.csv").write_text(
+            "\n".join(["index,label,pred,tp,fp,fn", *rows]) + "\n"
+        )
+    c = compare(root, formats=["md"], plots=False)
+    b = row(c, "model=b")
+    assert b["statistic"] == "F1 of tp/fp/fn counts"
+    assert b["delta"] == pytest.approx(2 / 4 - 1.0) and b["vs_best"] == "worse on test"
+    md = leaderboard_markdown(c)
+    assert md == (root / "comparison" / "leaderboard.md").read_text()
+    assert "paired bootstrap (10,000 resamples) of the test F1 of tp/fp/fn counts" in md
+    assert "McNemar" not in md.split("| model=b |")[1].split("\n", 1)[1]
+
+
+def test_legacy_predictions_and_legend_of_scores(sweep):
+    from bakeoff.results.tables import console_frame, legend
+
+    c = compare(sweep, formats=None, plots=False)
+    text = legend(c)
+    assert "of the test mean per-example score" in text
+    assert "exact McNemar where that score is 1/0 correctness" in text
+    assert list(console_frame(c).columns) == [
+        "",
+        "config",
+        "status",
+        "n",
+        "val/f1_macro",
+        "test/f1_macro",
+        "params",
+        "fit s",
+        "p (bootstrap)",
+        "vs best",
+    ]
+
+
+def test_selection_mode_falls_back_to_min_for_mse_and_loss():
+    import pandas as pd
+
+    from bakeoff.results.aggregate import selection_metric
+
+    runs = pd.DataFrame(
+        {
+            "status": ["completed"],
+            "monitor_metric": [None],
+            "monitor_mode": [None],
+            "val/mse": [1.0],
+        }
+    )
+    assert selection_metric(runs, "val/mse", None) == ("val/mse", "min")
+    runs["val/loss"] = 0.5
+    assert selection_metric(runs, "loss", None) == ("val/loss", "min")
+    runs["val/pearson"] = 0.5
+    assert selection_metric(runs, "val/pearson", None) == ("val/pearson", "max")
+
+
+def test_new_metrics_are_ordered_after_the_known_ones():
+    import pandas as pd
+
+    from bakeoff.results.collect import KNOWN_METRICS, ordered_metric_columns
+
+    assert KNOWN_METRICS[:5] == ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")
+    runs = pd.DataFrame(columns=["val/zeta", "val/map", "val/mse", "val/pearson", "val/acc"])
+    assert ordered_metric_columns(runs) == [
+        "val/acc",
+        "val/pearson",
+        "val/mse",
+        "val/map",
+        "val/zeta",
+    ]
+
+
+def test_compare_is_the_function_whatever_was_imported():
+    import types
+
+    import bakeoff.results
+    import bakeoff.results.comparison  # noqa: F401
+
+    assert isinstance(bakeoff.results.compare, types.FunctionType)
+    assert bakeoff.results.compare is compare

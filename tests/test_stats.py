@@ -71,3 +71,32 @@ def test_mcnemar_large_sample_matches_scipy():
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
     expected = scipy_stats.binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue
     assert stats.mcnemar_exact(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_f1_from_counts_hand_values():
+    assert stats.f1_from_counts(np.array([4.0, 1.0, 2.0])) == pytest.approx(8 / 11)
+    assert stats.f1_from_counts(np.array([0.0, 0.0, 0.0])) == 1.0  # nothing to find, none found
+    assert stats.f1_from_counts(np.array([0.0, 2.0, 1.0])) == 0.0
+    rows = [[2, 0, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1]]  # Σ 4, 1, 2
+    assert stats.statistic_of(rows, stats.f1_from_counts) == pytest.approx(8 / 11)
+    assert stats.statistic_of([0.0, -1.0, -0.25, 0.0]) == pytest.approx(-0.3125)  # mean score
+
+
+def test_bootstrap_of_regression_scores():
+    a = -np.tile([0.0, 0.0, 0.0, 1.0], 50)  # negative squared errors, mean -0.25
+    b = -np.tile([0.25, 0.25, 0.0, 0.0], 50)  # mean -0.125
+    p = stats.paired_bootstrap(a, b)
+    assert p < 0.05 and p == stats.paired_bootstrap(b, a)
+    assert stats.paired_bootstrap(a, a) == 1.0
+
+
+def test_bootstrap_of_f1_counts():
+    a = np.tile([[2, 0, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1]], (50, 1))  # F1 8/11
+    b = np.tile([[2, 0, 0], [0, 1, 1], [0, 0, 1], [1, 0, 1]], (50, 1))  # F1 6/10
+    p = stats.paired_bootstrap(a, b, statistic=stats.f1_from_counts)
+    assert p == pytest.approx(2 / 10_001)  # b is lower in every resample that differs
+    assert stats.paired_bootstrap(a, a, statistic=stats.f1_from_counts) == 1.0
+    # the same F1 from other counts: no observed difference
+    assert stats.paired_bootstrap([[4, 1, 2]], [[8, 2, 4]], statistic=stats.f1_from_counts) == 1.0
+    with pytest.raises(ValueError):
+        stats.paired_bootstrap(a, b[:, :2], statistic=stats.f1_from_counts)

@@ -12,7 +12,19 @@ import pandas as pd
 from bakeoff.errors import BakeoffError
 from bakeoff.results import stats
 from bakeoff.results.collect import KNOWN_METRICS
-from bakeoff.results.tables import COST
+
+# Cost columns averaged beside quality: column -> (header, how tables format it: "si" for 1.2M /
+# 3.4G, else the number of decimals).
+COST: dict[str, tuple[str, str | int]] = {
+    "params_total": ("params", "si"),
+    "params_trainable": ("trainable", "si"),
+    "flops_per_sample": ("FLOPs/sample", "si"),
+    "fit_s": ("fit s", 1),
+    "train_samples_per_s": ("train samples/s", 1),
+    "peak_rss_mb": ("peak RSS MB", 0),
+}
+# Metrics where lower is better, when no record says which way its monitor went.
+LOWER_IS_BETTER = ("loss", "mse")
 
 
 def _status_text(statuses: pd.Series, errors: pd.Series) -> str:
@@ -55,7 +67,8 @@ def selection_metric(runs: pd.DataFrame, metric: str | None, mode: str | None) -
     modes = runs.loc[runs["monitor_metric"] == metric, "monitor_mode"].dropna()
     if len(modes):
         return metric, Counter(modes).most_common(1)[0][0]
-    return metric, "min" if "loss" in metric else "max"
+    name = metric.split("/", 1)[1]
+    return metric, "min" if any(word in name for word in LOWER_IS_BETTER) else "max"
 
 
 def aggregate(runs: pd.DataFrame, metric_columns: Sequence[str]) -> pd.DataFrame:

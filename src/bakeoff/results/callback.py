@@ -117,7 +117,8 @@ class CompareOnMultirunEnd(Callback):
             raise SystemExit(1)
 
     def compare(self, sweep_dir: Path):
-        from bakeoff.results.compare import NoRunsFoundError, compare, print_leaderboard
+        from bakeoff.results.comparison import NoRunsFoundError, compare
+        from bakeoff.results.tables import print_leaderboard
 
         try:
             comparison = compare([sweep_dir], plots=self.plots)

@@ -16,13 +16,29 @@ from typing import Any
 import pandas as pd
 
 from bakeoff.errors import BakeoffError
+from bakeoff.results.record import RECORD_NAME
 
-RECORD_FILE = "results.json"
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 DEFAULT_PREDICTIONS = "test_predictions.csv"
 SPLITS = ("val", "test")
-KNOWN_METRICS = ("acc", "f1_macro", "precision_macro", "recall_macro", "loss")
+# Column order of the metrics the tasks log (others follow, by name).
+KNOWN_METRICS = (
+    "acc",
+    "f1_macro",
+    "precision_macro",
+    "recall_macro",
+    "loss",
+    "mcc",
+    "f1",
+    "pearson",
+    "spearman",
+    "mse",
+    "precision",
+    "recall",
+    "f1_micro",
+    "map",
+)
 # Overrides that repeat a configuration (another seed or fold of it) rather than define one.
 REPEAT_KEYS = {"seed", "fold", "data.fold"}
 DEFAULT_CONFIG = "(default)"
@@ -93,7 +109,7 @@ def _read_job(run_dir: Path) -> Job:
         _read_yaml(run_dir / HYDRA_OVERRIDES) if (run_dir / ".hydra").is_dir() else None
     )
     hydra_overrides = [str(o) for o in hydra_overrides] if isinstance(hydra_overrides, list) else []
-    record_path = run_dir / RECORD_FILE
+    record_path = run_dir / RECORD_NAME
     if not record_path.is_file():
         config = _read_yaml(run_dir / HYDRA_CONFIG)
         record: dict[str, Any] = {
@@ -110,7 +126,7 @@ def _read_job(run_dir: Path) -> Job:
     try:
         record = json.loads(record_path.read_text())
     except (OSError, ValueError) as exc:
-        return Job(run_dir, {}, "failed", f"unreadable {RECORD_FILE}: {exc}", hydra_overrides)
+        return Job(run_dir, {}, "failed", f"unreadable {RECORD_NAME}: {exc}", hydra_overrides)
     overrides = record.get("overrides")
     overrides = [str(o) for o in overrides] if isinstance(overrides, list) else hydra_overrides
     return Job(
@@ -126,7 +142,7 @@ def find_jobs(dirs: str | Path | Iterable[str | Path]) -> list[Job]:
         raise NoRunsFoundError(f"not a directory: {', '.join(missing)}")
     found: dict[Path, Path] = {}
     for root in paths:
-        candidates = [p.parent for p in root.rglob(RECORD_FILE)]
+        candidates = [p.parent for p in root.rglob(RECORD_NAME)]
         candidates += [
             p.parent.parent for p in root.rglob("overrides.yaml") if p.parent.name == ".hydra"
         ]
@@ -134,7 +150,7 @@ def find_jobs(dirs: str | Path | Iterable[str | Path]) -> list[Job]:
             found.setdefault(run_dir.resolve(), run_dir)
     if not found:
         raise NoRunsFoundError(
-            f"no {RECORD_FILE} and no Hydra job dir (.hydra/overrides.yaml) found under: "
+            f"no {RECORD_NAME} and no Hydra job dir (.hydra/overrides.yaml) found under: "
             + ", ".join(str(p) for p in paths)
         )
     return [_read_job(found[key]) for key in sorted(found)]

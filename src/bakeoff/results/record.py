@@ -7,9 +7,10 @@ import os
 import platform
 import subprocess
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bakeoff.utils.machine import package_version
 
 STATUSES = ("completed", "failed", "interrupted")
 RECORD_NAME = "results.json"
@@ -40,13 +41,6 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def git_sha(cwd: str | Path | None = None) -> str | None:
     try:
         out = subprocess.run(
@@ -60,11 +54,11 @@ def git_sha(cwd: str | Path | None = None) -> str | None:
 def environment(cwd: str | Path | None = None) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
-        "torch": _version("torch"),
-        "lightning": _version("lightning"),
-        "transformers": _version("transformers"),
-        "timm": _version("timm"),
-        "bakeoff": _version("bakeoff"),
+        "torch": package_version("torch"),
+        "lightning": package_version("lightning"),
+        "transformers": package_version("transformers"),
+        "timm": package_version("timm"),
+        "bakeoff": package_version("bakeoff"),
         "git_sha": git_sha(cwd),
         "platform": platform.platform(),
     }

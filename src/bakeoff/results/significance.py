@@ -2,6 +2,14 @@
 
 Runs are paired by (seed, fold), their test_predictions.csv read and joined on the example index;
 the numbers come from `stats` (paired bootstrap, exact McNemar).
+
+test_predictions.csv holds `index,label,pred` and the per-example values of a statistic the task
+chose, either
+- `score`: higher is better, the statistic is its mean (1/0 correctness for classification,
+  negative squared error for regression), or
+- `tp,fp,fn`: counts, the statistic is F1 = 2 Σtp / (2 Σtp + Σfp + Σfn) (entities of a sentence
+  for NER, labels of an example for multi-label).
+A file with only `index,label,pred` (written before the tasks chose) scores label == pred.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import logging
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bakeoff.results import stats
@@ -17,10 +26,29 @@ from bakeoff.results import stats
 log = logging.getLogger(__name__)
 
 ALPHA = 0.05
+SCORE_COLUMN = "score"
+COUNT_COLUMNS = ("tp", "fp", "fn")
+# What the statistic is, by the columns a predictions file holds (the `statistic` column).
+MEAN_SCORE = "mean per-example score"
+COUNTS_F1 = "F1 of tp/fp/fn counts"
+_STATISTICS = {MEAN_SCORE: stats.mean_score, COUNTS_F1: stats.f1_from_counts}
+# Regression labels written by two runs may differ in their last digits only.
+LABEL_RTOL, LABEL_ATOL = 1e-6, 1e-9
 
 
 def _none_if_nan(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _empty(note: str = "") -> dict[str, Any]:
+    return {
+        "p_bootstrap": math.nan,
+        "p_mcnemar": math.nan,
+        "delta": math.nan,
+        "n_examples": 0,
+        "statistic": "",
+        "note": note,
+    }
 
 
 def _pairing_runs(runs: pd.DataFrame) -> dict[tuple[Any, Any], str]:
@@ -32,69 +60,114 @@ def _pairing_runs(runs: pd.DataFrame) -> dict[tuple[Any, Any], str]:
     return pairs
 
 
-def _read_predictions(path: str, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
+class Predictions:
+    """One test_predictions.csv: labels as written, and per-example values of its statistic."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        frame = frame.drop_duplicates("index").set_index("index")
+        self.labels: pd.Series = frame["label"]
+        if set(COUNT_COLUMNS) <= set(frame.columns):
+            self.statistic, values = COUNTS_F1, frame[list(COUNT_COLUMNS)]
+        elif SCORE_COLUMN in frame.columns:
+            self.statistic, values = MEAN_SCORE, frame[[SCORE_COLUMN]]
+        else:  # index,label,pred only: correctness
+            correct = frame["label"] == frame["pred"]
+            self.statistic, values = MEAN_SCORE, correct.to_frame(SCORE_COLUMN)
+        self.values: pd.DataFrame = values.astype(float)
+
+    @classmethod
+    def read(cls, path: str) -> Predictions:
+        # Labels as written (strings): "B-PER O I-PER", "3.25", "pos"; "" stays "", not NaN.
+        frame = pd.read_csv(path, dtype={"label": str, "pred": str}, keep_default_na=False)
+        missing = [c for c in ("index", "label", "pred") if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{path}: no column {', '.join(missing)}")
+        for column in (SCORE_COLUMN, *COUNT_COLUMNS):
+            if column in frame.columns:
+                frame[column] = pd.to_numeric(frame[column], errors="raise")
+                if not np.isfinite(frame[column].to_numpy(dtype=float)).all():
+                    raise ValueError(f"{path}: {column} is not a finite number everywhere")
+        return cls(frame)
+
+
+def _read_predictions(path: str, cache: dict[str, Predictions]) -> Predictions:
     if path not in cache:
-        frame = pd.read_csv(
-            path, usecols=["index", "label", "pred"], dtype={"label": str, "pred": str}
-        )
-        cache[path] = frame.drop_duplicates("index").set_index("index")
+        cache[path] = Predictions.read(path)
     return cache[path]
 
 
-def significance(
-    best_runs: pd.DataFrame, other_runs: pd.DataFrame, cache: dict[str, pd.DataFrame] | None = None
-) -> dict[str, Any]:
-    """Paired tests of test-set correctness: the other configuration against the best one.
+def same_labels(a: pd.Series, b: pd.Series) -> bool:
+    """Labels of the same examples from two runs: equal as written, or as numbers within a
+    tolerance (regression targets formatted with other digits)."""
+    a, b = a.astype(str), b.astype(str)
+    differ = (a != b).to_numpy()
+    if not differ.any():
+        return True
+    x = pd.to_numeric(a[differ], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(b[differ], errors="coerce").to_numpy(dtype=float)
+    return bool(np.isclose(x, y, rtol=LABEL_RTOL, atol=LABEL_ATOL).all())
 
-    Runs are paired by (seed, fold) where both configs have them (per-example correctness is then
-    averaged over the matched runs before the bootstrap; McNemar uses the first matched pair),
-    else the first completed run of each. Returns p_bootstrap, p_mcnemar, delta_acc (other - best,
-    on the pooled examples), n_examples, and a note when no test was possible.
+
+def _is_binary(values: pd.DataFrame) -> bool:
+    return list(values.columns) == [SCORE_COLUMN] and bool(values[SCORE_COLUMN].isin((0, 1)).all())
+
+
+def significance(
+    best_runs: pd.DataFrame, other_runs: pd.DataFrame, cache: dict[str, Predictions] | None = None
+) -> dict[str, Any]:
+    """Paired tests of the test statistic: the other configuration against the best one.
+
+    Runs are paired by (seed, fold) where both configs have them (per-example values are then
+    averaged over the matched runs before the bootstrap; McNemar uses the first matched pair and
+    only when the score is 1/0), else the first completed run of each. Returns p_bootstrap,
+    p_mcnemar, delta (statistic of other - best, on the pooled examples), n_examples,
+    statistic (MEAN_SCORE or COUNTS_F1), and a note when no test was possible.
     """
     cache = {} if cache is None else cache
     best, other = _pairing_runs(best_runs), _pairing_runs(other_runs)
-    empty = {"p_bootstrap": math.nan, "p_mcnemar": math.nan, "delta_acc": math.nan, "n_examples": 0}
     if not best or not other:
-        return {**empty, "note": "no predictions"}
+        return _empty("no predictions")
     matched = sorted(
         (k for k in best.keys() & other.keys() if k != (None, None)), key=lambda k: str(k)
     )
     pairs = [(best[k], other[k]) for k in matched] or [
         (next(iter(best.values())), next(iter(other.values())))
     ]
-    frames = []
+    best_frames, other_frames = [], []
     for best_path, other_path in pairs:
         try:
             best_predictions = _read_predictions(best_path, cache)
             other_predictions = _read_predictions(other_path, cache)
         except (OSError, ValueError) as exc:  # e.g. a CSV without index/label/pred columns
             log.warning("unreadable predictions (%s vs %s): %s", best_path, other_path, exc)
-            return {**empty, "note": "unreadable predictions"}
-        joined = pd.merge(
-            best_predictions,
-            other_predictions,
-            left_index=True,
-            right_index=True,
-            suffixes=("_best", "_other"),
+            return _empty("unreadable predictions")
+        if best_predictions.statistic != other_predictions.statistic:
+            return _empty("different statistics")
+        index = best_predictions.labels.index.intersection(other_predictions.labels.index)
+        if index.empty or not same_labels(
+            best_predictions.labels.loc[index], other_predictions.labels.loc[index]
+        ):
+            return _empty("test sets differ")
+        best_frames.append(best_predictions.values.loc[index])
+        other_frames.append(other_predictions.values.loc[index])
+    statistic = best_predictions.statistic
+    # Mean over matched runs per example: F1 of mean counts is F1 of summed counts.
+    pooled_best = pd.concat(best_frames).groupby(level=0).mean()
+    pooled_other = pd.concat(other_frames).groupby(level=0).mean().loc[pooled_best.index]
+    p_mcnemar = math.nan
+    if _is_binary(best_frames[0]) and _is_binary(other_frames[0]):
+        p_mcnemar = stats.mcnemar_exact(
+            best_frames[0][SCORE_COLUMN] > 0.5, other_frames[0][SCORE_COLUMN] > 0.5
         )
-        if joined.empty or (joined["label_best"] != joined["label_other"]).any():
-            return {**empty, "note": "test sets differ"}
-        frames.append(
-            pd.DataFrame(
-                {
-                    "best": (joined["label_best"] == joined["pred_best"]).astype(float),
-                    "other": (joined["label_other"] == joined["pred_other"]).astype(float),
-                },
-                index=joined.index,
-            )
-        )
-    pooled = pd.concat(frames).groupby(level=0).mean()
-    first = frames[0]
+    function = _STATISTICS[statistic]
+    best_values, other_values = pooled_best.to_numpy(), pooled_other.to_numpy()
     return {
-        "p_bootstrap": stats.paired_bootstrap(pooled["best"], pooled["other"]),
-        "p_mcnemar": stats.mcnemar_exact(first["best"] > 0.5, first["other"] > 0.5),
-        "delta_acc": float(pooled["other"].mean() - pooled["best"].mean()),
-        "n_examples": len(pooled),
+        "p_bootstrap": stats.paired_bootstrap(best_values, other_values, statistic=function),
+        "p_mcnemar": p_mcnemar,
+        "delta": stats.statistic_of(other_values, function)
+        - stats.statistic_of(best_values, function),
+        "n_examples": len(pooled_best),
+        "statistic": statistic,
         "note": "",
     }
 
@@ -107,20 +180,27 @@ def _verdict(config: str, best: str | None, test: dict[str, Any]) -> str:
         return test["note"]
     if p >= ALPHA:
         return "within noise"
-    return "better on test" if test["delta_acc"] > 0 else "worse on test"
+    return "better on test" if test["delta"] > 0 else "worse on test"
 
 
 def add_significance(table: pd.DataFrame, runs: pd.DataFrame, best: str | None) -> pd.DataFrame:
+    """The table with p_bootstrap, p_mcnemar, delta, n_examples, statistic and vs_best added."""
     results = []
-    cache: dict[str, pd.DataFrame] = {}
+    cache: dict[str, Predictions] = {}
     best_runs = runs[runs["config"] == best]
     for config, n in zip(table["config"], table["n"], strict=True):
         if best is None or config == best or n == 0:
-            test = {"p_bootstrap": math.nan, "p_mcnemar": math.nan, "delta_acc": math.nan}
-            test.update(n_examples=0, note="")
+            test = _empty()
         else:
             test = significance(best_runs, runs[runs["config"] == config], cache)
         test["vs_best"] = _verdict(config, best, test) if best is not None else ""
         results.append(test)
     extra = pd.DataFrame(results).drop(columns="note")
     return pd.concat([table, extra], axis=1)
+
+
+def statistics_used(table: pd.DataFrame) -> list[str]:
+    """The statistics the table's significance tests compared, in order of appearance."""
+    if "statistic" not in table:
+        return []
+    return list(dict.fromkeys(s for s in table["statistic"] if isinstance(s, str) and s))

@@ -6,7 +6,7 @@ Everything here works on plain numbers/arrays so it can be tested without any ru
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -68,37 +68,73 @@ def confidence_interval(values: Iterable[float | None]) -> tuple[float, float]:
     return s.mean - s.ci95, s.mean + s.ci95
 
 
+def mean_score(sums: np.ndarray, n: int) -> np.ndarray:
+    """The mean of per-example scores, from their sum over n examples (sums[..., 0])."""
+    return sums[..., 0] / n
+
+
+def f1_from_counts(sums: np.ndarray, n: int = 0) -> np.ndarray:
+    """F1 = 2 tp / (2 tp + fp + fn) from summed (tp, fp, fn) counts (sums[..., 0:3]).
+
+    Nothing to find and nothing found (all counts 0) is a perfect 1.0.
+    """
+    tp, fp, fn = sums[..., 0], sums[..., 1], sums[..., 2]
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), 1.0)
+
+
+# A statistic of a test set computed from the column sums of its per-example values, so that a
+# bootstrap resample is a sum over resampled rows: (sums[..., k], n_examples) -> statistic.
+Statistic = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _per_example(values: Iterable | np.ndarray) -> np.ndarray:
+    array = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float)
+    return array[:, None] if array.ndim == 1 else array
+
+
+def statistic_of(values: Iterable | np.ndarray, statistic: Statistic = mean_score) -> float:
+    """The statistic of one set of per-example values (1-d scores, or rows of counts)."""
+    array = _per_example(values)
+    return float(statistic(array.sum(axis=0), len(array))) if len(array) else math.nan
+
+
 def paired_bootstrap(
-    scores_a: Iterable[float],
-    scores_b: Iterable[float],
+    scores_a: Iterable | np.ndarray,
+    scores_b: Iterable | np.ndarray,
     n_resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    statistic: Statistic = mean_score,
 ) -> float:
-    """Two-sided paired bootstrap p-value for mean(scores_a) != mean(scores_b).
+    """Two-sided paired bootstrap p-value for statistic(a) != statistic(b) on the same examples.
 
-    scores are per-example (e.g. correctness 0/1, or correctness averaged over seeds), aligned so
-    that position i is the same test example in both. Examples are resampled with replacement and
-    p = 2 x the fraction of resampled mean differences on the other side of zero (or at zero),
-    using the (count + 1) / (resamples + 1) estimate so that p is never an impossible 0.
-    Identical scores (and any pair with no observed difference) give exactly 1.0.
+    Position i is the same test example in both. By default the values are per-example scores
+    (1-d; e.g. correctness 0/1, or correctness averaged over seeds) and the statistic is their
+    mean; with `statistic=f1_from_counts` they are rows of (tp, fp, fn) counts and the statistic
+    is the F1 of their sums. Examples are resampled with replacement and p = 2 x the fraction of
+    resampled differences on the other side of zero (or at zero), using the (count + 1) /
+    (resamples + 1) estimate so that p is never an impossible 0. Identical values (and any pair
+    with no observed difference) give exactly 1.0.
     """
-    a = np.asarray(list(scores_a), dtype=float)
-    b = np.asarray(list(scores_b), dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"paired scores need equal 1-d shapes, got {a.shape} and {b.shape}")
-    diff = a - b
-    observed = float(diff.mean()) if diff.size else 0.0
-    if diff.size == 0 or observed == 0.0:
+    a, b = _per_example(scores_a), _per_example(scores_b)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"paired scores need equal shapes, got {a.shape} and {b.shape}")
+    n = len(a)
+    if n == 0:
+        return 1.0
+    observed = float(statistic(a.sum(axis=0), n) - statistic(b.sum(axis=0), n))
+    if observed == 0.0:
         return 1.0
     rng = np.random.default_rng(seed)
-    n = diff.size
-    chunk = max(1, _MAX_DRAWS_PER_CHUNK // n)
+    chunk = max(1, _MAX_DRAWS_PER_CHUNK // (n * a.shape[1]))
     opposite = 0
     done = 0
     while done < n_resamples:
         size = min(chunk, n_resamples - done)
-        means = diff[rng.integers(0, n, size=(size, n))].mean(axis=1)
-        opposite += int(np.count_nonzero(means <= 0 if observed > 0 else means >= 0))
+        rows = rng.integers(0, n, size=(size, n))
+        deltas = statistic(a[rows].sum(axis=1), n) - statistic(b[rows].sum(axis=1), n)
+        opposite += int(np.count_nonzero(deltas <= 0 if observed > 0 else deltas >= 0))
         done += size
     return min(1.0, 2.0 * (opposite + 1) / (n_resamples + 1))
 

@@ -1,4 +1,5 @@
-"""Render a comparison: number formatting, markdown / LaTeX / html / csv tables, escaping."""
+"""Render a comparison: number formatting, markdown / LaTeX / html / csv tables, escaping, the
+legend, the leaderboard document and its console view."""
 
 from __future__ import annotations
 
@@ -11,20 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bakeoff.results.aggregate import COST
+from bakeoff.results.significance import ALPHA, MEAN_SCORE, statistics_used
+from bakeoff.results.stats import BOOTSTRAP_RESAMPLES
+
 if TYPE_CHECKING:
-    from bakeoff.results.compare import Comparison
+    from bakeoff.results.comparison import Comparison
 
 FORMATS = ("md", "csv", "tex", "html")
 STAR = "★"
-# Cost columns shown beside quality: column -> (header, formatter).
-COST = {
-    "params_total": ("params", lambda v: _si(v)),
-    "params_trainable": ("trainable", lambda v: _si(v)),
-    "flops_per_sample": ("FLOPs/sample", lambda v: _si(v)),
-    "fit_s": ("fit s", lambda v: f"{v:.1f}"),
-    "train_samples_per_s": ("train samples/s", lambda v: f"{v:.1f}"),
-    "peak_rss_mb": ("peak RSS MB", lambda v: f"{v:.0f}"),
-}
 
 
 def _si(value: float) -> str:
@@ -34,6 +30,13 @@ def _si(value: float) -> str:
         if abs(value) >= factor:
             return f"{value / factor:.1f}{suffix}"
     return f"{value:.0f}"
+
+
+def format_cost(value: float, style: str | int) -> str:
+    """A cost cell: "si" (1.2M, 3.4G) or a number of decimals."""
+    if value is None or not math.isfinite(value):
+        return ""
+    return _si(value) if style == "si" else f"{value:.{style}f}"
 
 
 def format_mean_std(mean: float, std: float, digits: int = 3) -> str:
@@ -68,12 +71,69 @@ def display_frame(
             format_mean_std(m, s)
             for m, s in zip(table[f"{column}_mean"], table[f"{column}_std"], strict=True)
         ]
-    for column, (header, fmt) in COST.items():
-        out[header] = [fmt(v) if math.isfinite(v) else "" for v in table[column]]
+    for column, (header, style) in COST.items():
+        out[header] = [format_cost(v, style) for v in table[column]]
     out["p (bootstrap)"] = [format_p(p) for p in table["p_bootstrap"]]
     out["p (McNemar)"] = [format_p(p) for p in table["p_mcnemar"]]
     out["vs best"] = list(table["vs_best"])
     return pd.DataFrame(out)
+
+
+def legend(comparison: Comparison) -> str:
+    """What the leaderboard shows: selection, aggregation, and the statistic the p-values test."""
+    statistics = statistics_used(comparison.table)
+    tested = " / ".join(statistics) or MEAN_SCORE
+    mcnemar = (
+        ", and exact McNemar where that score is 1/0 correctness"
+        if not statistics or MEAN_SCORE in statistics
+        else ""
+    )
+    return (
+        f"{STAR} selected on {comparison.metric} ({comparison.mode}); rows sorted by it. Metrics: "
+        "mean ± sample std over completed seeds/folds (n). p: two-sided paired bootstrap "
+        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the test {tested} vs the selected config"
+        f"{mcnemar}; 'within noise' when p ≥ {ALPHA}."
+    )
+
+
+def leaderboard_markdown(comparison: Comparison) -> str:
+    """The leaderboard as a markdown document: summary lines, table, legend."""
+    lines = ["# bakeoff leaderboard", ""] + [f"- {s}" for s in comparison.summary] + [""]
+    lines += [markdown_table(comparison.display), "", legend(comparison), ""]
+    return "\n".join(lines)
+
+
+def console_frame(comparison: Comparison) -> pd.DataFrame:
+    """A narrow view for terminals: selection metric on val and test, cost, significance."""
+    metric = comparison.metric
+    test_metric = "test/" + metric.split("/", 1)[1]
+    columns = ["", "config", "status", "n", metric, test_metric, "params", "fit s"]
+    columns += ["p (bootstrap)", "vs best"]
+    return comparison.display[[c for c in columns if c in comparison.display.columns]]
+
+
+def print_leaderboard(comparison: Comparison, console: Any = None) -> None:
+    """Print the narrow leaderboard and the summary (rich when available)."""
+    frame = console_frame(comparison)
+    try:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+    except ImportError:
+        print(markdown_table(frame), *comparison.summary, sep="\n")
+        return
+    console = console or Console()
+    table = Table(title="bakeoff leaderboard")
+    for column in frame.columns:
+        text = column in ("config", "status", "vs best")
+        # fold, not "…": a truncated config name would hide which configuration a row is
+        table.add_column(column, justify="left" if text else "right", overflow="fold")
+    for row in frame.itertuples(False):
+        # Text, not str: a config such as `tags=[a]` must not be read as rich markup.
+        table.add_row(*(Text(str(v)) for v in row))
+    console.print(table)
+    for line in comparison.summary:
+        console.print(line, markup=False, highlight=False)
 
 
 def _md_cell(text: Any) -> str:
@@ -147,7 +207,7 @@ def write_tables(
     for fmt in formats:
         path = out / f"leaderboard.{fmt}"
         if fmt == "md":
-            path.write_text(comparison.markdown)
+            path.write_text(leaderboard_markdown(comparison))
         elif fmt == "csv":
             comparison.table.to_csv(path, index=False, float_format="%.6g")
         elif fmt == "tex":
@@ -163,7 +223,7 @@ def write_tables(
             path.write_text(
                 '<!doctype html>\n<html><head><meta charset="utf-8"><title>bakeoff leaderboard'
                 f"</title></head>\n<body>\n<h1>bakeoff leaderboard</h1>\n<ul>{summary}</ul>\n"
-                f"{body}\n<p>{html.escape(comparison.legend)}</p>\n</body></html>\n"
+                f"{body}\n<p>{html.escape(legend(comparison))}</p>\n</body></html>\n"
             )
         written.append(path)
     return written

@@ -18,7 +18,7 @@ from bakeoff.results.tables import STAR
 from bakeoff.utils.wandb import WANDB_TARGETS  # the comparison run copies the jobs' settings
 
 if TYPE_CHECKING:
-    from bakeoff.results.compare import Comparison
+    from bakeoff.results.comparison import Comparison
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,10 @@
 Flow: find job dirs (results.json, or .hydra/ of a job still running) -> one row per job (`load`,
 collect.py) -> one row per configuration (mean ± std over seeds/folds) -> select the best
 configuration on the validation metric (aggregate.py) -> paired tests of its test predictions
-against every other configuration (significance.py) -> tables (md/csv/tex/html, tables.py),
-optional pivot (pivot.py), plots. Everything comes from what the runs recorded. This module puts
-the steps together (`compare`) and is the `bakeoff-compare` CLI (`main`).
+against every other configuration (significance.py) -> tables, legend and console view
+(md/csv/tex/html, tables.py), optional pivot (pivot.py), plots. Everything comes from what the
+runs recorded. This module puts the steps together (`compare`, whose result `Comparison` is plain
+data) and is the `bakeoff-compare` CLI (`main`). `bakeoff.results.compare` is the function.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -41,10 +41,9 @@ from bakeoff.results.pivot import pivot_markdown, pivot_table
 from bakeoff.results.significance import ALPHA, add_significance, significance
 from bakeoff.results.tables import (
     FORMATS,
-    STAR,
     display_frame,
     format_mean_std,
-    markdown_table,
+    print_leaderboard,
     write_tables,
 )
 
@@ -67,7 +66,8 @@ OUT_SUBDIR = "comparison"
 
 @dataclass
 class Comparison:
-    """The result of `compare`: per-job runs, per-config table (numeric), the selection."""
+    """The result of `compare`, as data: per-job runs, per-config table (numeric), its display
+    strings, the selection. Rendering it (markdown, legend, console) is tables.py's."""
 
     runs: pd.DataFrame
     table: pd.DataFrame
@@ -78,60 +78,6 @@ class Comparison:
     summary: list[str]
     pivot: pd.DataFrame | None = None
     files: list[Path] = field(default_factory=list)
-
-    @property
-    def markdown(self) -> str:
-        """The leaderboard as a markdown document: summary lines, table, legend."""
-        lines = ["# bakeoff leaderboard", ""] + [f"- {s}" for s in self.summary] + [""]
-        lines += [markdown_table(self.display), "", self.legend, ""]
-        return "\n".join(lines)
-
-    @property
-    def legend(self) -> str:
-        return (
-            f"{STAR} selected on {self.metric} ({self.mode}); rows sorted by it. Metrics: mean ± "
-            "sample std over completed seeds/folds (n). p: two-sided paired bootstrap (10,000 "
-            "resamples) and exact McNemar on per-example test correctness vs the selected config; "
-            f"'within noise' when p ≥ {ALPHA}."
-        )
-
-    def console_frame(self) -> pd.DataFrame:
-        """A narrow view for terminals: selection metric on val and test, cost, significance."""
-        test_metric = "test/" + self.metric.split("/", 1)[1]
-        columns = ["", "config", "status", "n", self.metric, test_metric, "params", "fit s"]
-        columns += ["p (bootstrap)", "vs best"]
-        return self.display[[c for c in columns if c in self.display.columns]]
-
-    def print(self, console: Any = None) -> None:
-        """Print the narrow leaderboard and the summary (rich when available)."""
-        frame = self.console_frame()
-        try:
-            from rich.console import Console
-            from rich.table import Table
-            from rich.text import Text
-        except ImportError:
-            print(markdown_table(frame), *self.summary, sep="\n")
-            return
-        console = console or Console()
-        table = Table(title="bakeoff leaderboard")
-        for column in frame.columns:
-            text = column in ("config", "status", "vs best")
-            # fold, not "…": a truncated config name would hide which configuration a row is
-            table.add_column(column, justify="left" if text else "right", overflow="fold")
-        for row in frame.itertuples(False):
-            # Text, not str: a config such as `tags=[a]` must not be read as rich markup.
-            table.add_row(*(Text(str(v)) for v in row))
-        console.print(table)
-        for line in self.summary:
-            console.print(line, markup=False, highlight=False)
-
-    def __str__(self) -> str:
-        return self.markdown
-
-
-def print_leaderboard(comparison: Comparison, console: Any = None) -> None:
-    """Print a comparison's narrow leaderboard and summary (for the end-of-multirun callback)."""
-    comparison.print(console)
 
 
 def _summary(
@@ -299,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BakeoffError as exc:
         print(f"bakeoff-compare: error: {exc}", file=sys.stderr)
         return 1
-    comparison.print()
+    print_leaderboard(comparison)
     if comparison.pivot is not None and not comparison.pivot.empty:
         print(pivot_markdown(comparison.pivot, f"{args.pivot_split}/{comparison.metric[4:]}"))
     for path in comparison.files:
