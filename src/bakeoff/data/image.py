@@ -8,6 +8,8 @@ Sources (each has `.load() -> {"train", "test", ["val"]: RawSplit}`):
 - `FashionMNISTSource`: the idx files of the Debian package `dataset-fashion-mnist`.
 - `DigitsSource`: scikit-learn's 8x8 handwritten digits (ships with sklearn).
 - `ImageFolderSource`: one folder per class (torchvision `ImageFolder` layout).
+- `ImageTableSource`: a table per split (CSV/TSV/JSONL/Parquet) of image paths and labels;
+  multi-label as a list column or several 0/1 columns.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from bakeoff.data.base import IndexedDataset, RawSplit, TaskData
+from bakeoff.data.sources import FileSource
 from bakeoff.errors import DataError
 
 # -- turning a stored item into what the transforms expect ---------------------------------------
@@ -51,7 +54,8 @@ class RGBTransform:
 
 
 class ImageData(TaskData):
-    """Batches `{"pixel_values": float (B, 3, H, W), "labels": long (B,), "index": long (B,)}`.
+    """Batches `{"pixel_values": float (B, 3, H, W), "labels", "index": long (B,)}`; labels as the
+    task collates them: long (B,) for a class, float (B, n_labels) 0/1 for label sets.
 
     `augment` picks the backbone's training transform (random resized crop, flip) for the train
     split; otherwise every split gets the evaluation transform (resize, centre crop).
@@ -251,3 +255,54 @@ class ImageFolderSource:
 
     def load(self) -> dict[str, RawSplit]:
         return {s: self._scan(s, d) for s, d in self.dirs.items() if d is not None}
+
+
+class ImageTableSource(FileSource):
+    """A table per split (`.csv .tsv .jsonl .json .parquet`): an image path column and labels.
+
+    `image_column` holds paths, absolute or relative to the table's own folder. `label_column` is
+    as in the text tables (`bakeoff.data.sources.TableSource`): one column (a class, a list of
+    labels, or labels in one string), or a list of 0/1 columns, whose names are then the labels
+    in that order (also a label no train image has). Every image file must exist.
+    """
+
+    def __init__(
+        self,
+        train: str,
+        test: str,
+        image_column: str,
+        label_column: str | list[str],
+        val: str | None = None,
+        extra_val: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            train=train,
+            test=test,
+            val=val,
+            text_column=image_column,
+            label_column=label_column,
+            extra_val=extra_val,
+        )
+        self.image_column = image_column
+        if not isinstance(self.label_column, str):  # 0/1 columns: the label order is theirs
+            self.label_names = [str(c) for c in self.label_column]
+
+    def read(self, split: str, location: str):
+        df, where = super().read(split, location)
+        column = self.image_column
+        if column not in df.columns:
+            raise DataError(
+                f"data.source.image_column='{column}' is not a column of {where}; "
+                f"its columns are: {', '.join(map(str, df.columns))}"
+            )
+        root = Path(location).expanduser().resolve().parent
+        paths = [None if not isinstance(v, str) or not v else root / v for v in df[column]]
+        missing = [str(q) for q in paths if q is not None and not q.is_file()]
+        if missing:
+            raise DataError(
+                f"{where}: {len(missing)} image file(s) in column '{column}' not found, e.g. "
+                f"{missing[0]} (relative paths are read from the table's folder)"
+            )
+        df = df.copy()
+        df[column] = [None if q is None else str(q) for q in paths]
+        return df, where
