@@ -6,7 +6,9 @@ DataModule turns them into index sets (`splits.py`) and batches the backbone can
 into targets and batches of them, and says what the split is stratified on. Batches are dicts
 with `labels` and `index` (the example's position in its split, so test predictions can be
 paired across runs). Extra validation splits (`val_<name>`, e.g. MNLI's mismatched set) are
-validated beside `val`; `val` is the one the monitored metric reads.
+validated beside `val`; `val` is the one the monitored metric reads. A split remembers where its
+examples came from (`RawSplit.path`, `lines`), so a label the task rejects (`LabelError`) is
+reported as `file:line: message`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,44 @@ from bakeoff.errors import DataError
 class RawSplit:
     items: Sequence[Any]  # texts, image paths, arrays ... whatever the subclass understands
     labels: Sequence[Any]
+    # Provenance, for error messages: the file (or data set) the examples came from, and per
+    # example its 1-based line there (CSV/TSV/JSONL), or a list with one line per word (CoNLL
+    # text files). None where lines mean nothing (Parquet, HF datasets): messages name the row.
+    path: str | None = None
+    lines: Sequence[Any] | None = None
+
+    def locate(self, example: int, token: int | None = None) -> str:
+        """`path:line` of an example (or of one of its words), else `path, example i[, word j]`."""
+        where = self.path or "the split"
+        line = self.lines[example] if self.lines is not None else None
+        if isinstance(line, (list, tuple)):  # one line per word
+            line = line[token] if token is not None and token < len(line) else line[0]
+            return f"{where}:{line}"
+        if line is not None:
+            return f"{where}:{line}" + (f" (word {token + 1})" if token is not None else "")
+        return f"{where}, example {example}" + (f", word {token + 1}" if token is not None else "")
+
+
+class LabelError(DataError):
+    """A label a task cannot take, raised by `Task.encode` with its position (the example's index
+    in the labels it was given, and the word's for word-level labels); `TaskData.setup` reports
+    it as `file:line: message`."""
+
+    def __init__(self, example: int, token: int | None, message: str) -> None:
+        super().__init__(message)
+        self.example, self.token, self.message = example, token, message
+
+
+def check_word_labels(split: RawSplit) -> None:
+    """Word-level labels: one per word of each example."""
+    for i, (words, labels) in enumerate(zip(split.items, split.labels, strict=True)):
+        if isinstance(words, str) or not isinstance(labels, (list, tuple)):
+            continue  # check_items and encode name what is wrong here
+        if len(words) != len(labels):
+            raise DataError(
+                f"{split.locate(i)}: {len(words)} words but {len(labels)} tags: "
+                "each word needs exactly one tag"
+            )
 
 
 class IndexedDataset(Dataset):
@@ -115,6 +155,8 @@ class TaskData(L.LightningDataModule):
                 )
         for split, part in raw.items():
             self.task.check_items(part.items, f"the {split} split")
+            if self.task.word_level:
+                check_word_labels(part)
         # A source may fix the class order (e.g. Fashion-MNIST's published ids); a checkpoint
         # fixes its own; else the task derives it from the train labels.
         self.label_names = self.task.label_names(
@@ -122,7 +164,11 @@ class TaskData(L.LightningDataModule):
         )
 
         def targets(split: str) -> list:
-            return self.task.encode(raw[split].labels, self.label_names, f"the {split} split")
+            part = raw[split]
+            try:
+                return self.task.encode(part.labels, self.label_names, f"the {split} split")
+            except LabelError as err:
+                raise DataError(f"{part.locate(err.example, err.token)}: {err.message}") from None
 
         train_targets = targets("train")
         idx = split_indices(
@@ -171,7 +217,10 @@ class TaskData(L.LightningDataModule):
         """Batches for unlabeled items (texts, image paths), in order; labels are placeholders."""
         n = len(items)
         split = RawSplit(items=list(items), labels=[None] * n)
-        placeholders = [self.task.placeholder() for _ in range(n)]
+        if self.task.word_level:  # a word-level target is one per word, a placeholder too
+            placeholders = [[self.task.placeholder()] * len(item) for item in items]
+        else:
+            placeholders = [self.task.placeholder() for _ in range(n)]
         self.datasets["predict"] = self.make_dataset(split, placeholders, np.arange(n), train=False)
         return self._loader("predict", self.eval_batch_size, shuffle=False)
 

@@ -203,12 +203,16 @@ class HFDatasetSource(TableSource):
         val_split: str | None = None,
         subset: str | None = None,
         data_files: dict[str, str] | None = None,
+        revision: str | None = None,
         **columns,
     ):
         super().__init__(**columns)
         self.path, self.subset = path, subset
         # Local files read by a generic builder (path=parquet, json, csv), by split name.
         self.data_files = dict(data_files) if data_files else None
+        # e.g. refs/convert/parquet: the hub's Parquet export of a data set that still has a
+        # loading script (datasets >= 4 runs no scripts)
+        self.revision = revision
         self.splits = {"train": train_split, "test": test_split, "val": val_split}
         self.label_names: list[str] | None = None
 
@@ -220,7 +224,11 @@ class HFDatasetSource(TableSource):
 
         try:
             ds = datasets.load_dataset(
-                self.path, self.subset, split=location, data_files=self.data_files
+                self.path,
+                self.subset,
+                split=location,
+                data_files=self.data_files,
+                revision=self.revision,
             )
         except Exception as err:
             raise DataError(

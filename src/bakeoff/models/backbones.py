@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from bakeoff.errors import ModelNotAvailableError
+from bakeoff.errors import ConfigError, ModelNotAvailableError
 
 OFFLINE_CHOICES = (
     "model=minilm, model=mobilenetv2, model=efficientnet_lite0, model=tiny_bert, model=tiny_roberta"
@@ -50,6 +50,13 @@ class Backbone(nn.Module):
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def token_features(self, batch: dict[str, Tensor]) -> Tensor:
+        """Per-token features (batch, tokens, feature_dim), for token tasks (NER)."""
+        raise ConfigError(
+            f"model {type(self).__name__} ({self.modality or 'this backbone'}) gives no per-token "
+            "features: token tasks (task=token_classification) need a text backbone"
+        )
 
     def layer_group_names(self) -> list[list[str]]:
         """Parameter names (relative to this module), grouped bottom (embeddings) to top."""

@@ -68,11 +68,20 @@ class HFBackbone(Backbone):
         )
         self._accepts_token_types = "token_type_ids" in self.model.forward.__code__.co_varnames
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+    def token_features(self, batch: dict[str, Tensor]) -> Tensor:
+        """The last hidden state (batch, tokens, feature_dim): what a token task's head reads.
+
+        Through `__call__`, so a compiled backbone (model.compile) runs compiled here too.
+        """
+        return self(batch, per_token=True)
+
+    def forward(self, batch: dict[str, Tensor], per_token: bool = False) -> Tensor:
         inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
         if self._accepts_token_types and "token_type_ids" in batch:
             inputs["token_type_ids"] = batch["token_type_ids"]
         out = self.model(**inputs)
+        if per_token:
+            return out.last_hidden_state
         if self.pooling == "pooler":
             return out.pooler_output
         hidden = out.last_hidden_state

@@ -52,3 +52,72 @@ class PositiveClassF1(CountsMetric):
         pred = logits.argmax(-1) == self.positive
         true = target == self.positive
         self.add_counts((pred & true).sum(), (pred & ~true).sum(), (~pred & true).sum())
+
+
+# -- token classification (NER) ---------------------------------------------------------------
+def entities(tags: list[str]) -> set[tuple[str, int, int]]:
+    """The entities of one sentence's tags as (type, start, end) spans, conlleval's chunking
+    (seqeval's default mode): an entity starts at `B-X`, or at `I-X` after `O` or after another
+    type, and runs over the `I-X` that follow. Reads IOB2 (BIO) and IOB1 alike."""
+    spans, start, kind = set(), None, None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, t = tag.partition("-")
+        if start is not None and (prefix != "I" or t != kind):
+            spans.add((kind, start, i))
+            start = None
+        if prefix == "B" or (prefix == "I" and start is None):
+            start, kind = i, t
+    return spans
+
+
+def entity_counts(gold: list[str], pred: list[str]) -> tuple[int, int, int]:
+    """(tp, fp, fn) entities of one sentence: an entity counts when type and span both match."""
+    true, found = entities(gold), entities(pred)
+    tp = len(true & found)
+    return tp, len(found) - tp, len(true) - tp
+
+
+class EntityF1(CountsMetric):
+    """Entity-level F1 / precision / recall of tag sequences (NER), as seqeval computes them
+    (micro over entities, default conlleval mode). Takes word-level tag ids per sentence: `preds`
+    and `target` (batch, words); target `ignore_index` marks padding, a negative pred is `O` (a
+    word without a prediction). The chunking runs on the CPU: one copy per batch."""
+
+    def __init__(self, label_names, stat: str = "f1", ignore_index: int = -100) -> None:
+        super().__init__(stat)
+        self.label_names, self.ignore_index = list(label_names), ignore_index
+
+    def tags(self, ids: list[int]) -> list[str]:
+        return [self.label_names[i] if i >= 0 else "O" for i in ids]
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        counts = [0, 0, 0]
+        for p, y in zip(preds.cpu().tolist(), target.cpu().tolist(), strict=True):
+            n = sum(v != self.ignore_index for v in y)
+            for k, c in enumerate(entity_counts(self.tags(y[:n]), self.tags(p[:n]))):
+                counts[k] += c
+        tp, fp, fn = (torch.tensor(c, device=self.tp.device) for c in counts)
+        self.add_counts(tp, fp, fn)
+
+
+class WordAccuracy(Metric):
+    """Share of labeled words whose tag is right (on device, no host sync). `preds` and `target`
+    (batch, words); target `ignore_index` is padding; a negative pred (a word without a
+    prediction) counts as the `O` tag at `o_index`."""
+
+    full_state_update = False
+
+    def __init__(self, o_index: int = -1, ignore_index: int = -100) -> None:
+        super().__init__()
+        self.o_index, self.ignore_index = o_index, ignore_index
+        for name in ("correct", "total"):
+            self.add_state(name, default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        preds = torch.where(preds < 0, torch.full_like(preds, self.o_index), preds)
+        labeled = target != self.ignore_index
+        self.correct += ((preds == target) & labeled).sum()
+        self.total += labeled.sum()
+
+    def compute(self) -> Tensor:
+        return (self.correct.double() / self.total.clamp(min=1)).float()
