@@ -273,7 +273,7 @@ def examples_of(dataset) -> list[dict]:
     """bakeoff's tokenized split as plain dicts of token-id lists (what the other loops eat)."""
     keys = list(dataset.encodings)
     return [
-        {**{k: dataset.encodings[k][i] for k in keys}, "labels": int(dataset.label_ids[i])}
+        {**{k: dataset.encodings[k][i] for k in keys}, "labels": int(dataset.targets[i])}
         for i in range(len(dataset))
     ]
 
@@ -393,13 +393,13 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
     from omegaconf import OmegaConf
 
     from bakeoff.models.backbones import TextPreprocessing
-    from bakeoff.utils.build import build
+    from bakeoff.run import build_data
 
     tokenizer = minilm_tokenizer()  # both workloads use the packaged MiniLM WordPiece tokenizer
     cfgs, dms = {}, {}
     for grouped in (False, True):
         cfgs[grouped] = compose(bakeoff_overrides(workload, opts, tmp / workload, grouped))
-        dms[grouped] = build(cfgs[grouped].data, preprocessing=TextPreprocessing(tokenizer))
+        dms[grouped] = build_data(cfgs[grouped], TextPreprocessing(tokenizer))
         dms[grouped].setup("fit")
     dm = dms[False]
     train = examples_of(dm.datasets["train"])
@@ -518,6 +518,7 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
 
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
+    from bakeoff.run import build_loggers, build_trainer
     from bakeoff.utils.build import build
     from bakeoff.utils.measure import RunMeter
 
@@ -539,11 +540,8 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [build(c) for c in (cfg.callbacks or {}).values() if c is not None]
     callbacks += [FreezeSchedule(), meter, lightning_clock(clock)]
-    loggers = [build(c) for c in (cfg.logger or {}).values() if c is not None]
     run_dir = tmp / f"{w.name}-{'grouped' if grouped else 'bakeoff'}"
-    trainer = build(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(run_dir)
-    )
+    trainer = build_trainer(cfg, run_dir, build_loggers(cfg), callbacks)
     trainer.fit(module, datamodule=dm)
     padded = dm.padded_fraction()
 
