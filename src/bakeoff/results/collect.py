@@ -17,6 +17,7 @@ import pandas as pd
 
 from bakeoff.errors import BakeoffError
 from bakeoff.results.record import RECORD_NAME
+from bakeoff.results.schema import flat_fields
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
@@ -43,35 +44,9 @@ KNOWN_METRICS = (
 REPEAT_KEYS = {"seed", "fold", "data.fold"}
 DEFAULT_CONFIG = "(default)"
 
-# load() column -> dotted path in results.json (falls back to the config, see record_field).
-FIELDS = {
-    "run_id": "run_id",
-    "name": "name",
-    "group": "group",
-    "seed": "seed",
-    "fold": "fold",
-    "model": "model.name",
-    "source": "model.source",
-    "dataset": "data.name",
-    "task": "data.task",
-    "monitor_metric": "monitor.metric",
-    "monitor_mode": "monitor.mode",
-    "monitor_best": "monitor.best",
-    "best_epoch": "monitor.best_epoch",
-    "params_total": "model.params_total",
-    "params_trainable": "model.params_trainable",
-    "flops_per_sample": "model.flops_per_sample",
-    "fit_s": "timing.fit_s",
-    "test_s": "timing.test_s",
-    "train_samples_per_s": "timing.train_samples_per_s",
-    "eval_samples_per_s": "timing.eval_samples_per_s",
-    "startup_s": "timing.startup_s",
-    "device": "resources.device",
-    "precision": "resources.precision",
-    "world_size": "resources.world_size",
-    "peak_rss_mb": "resources.peak_rss_mb",
-    "peak_gpu_mem_mb": "resources.peak_gpu_mem_mb",
-}
+# load() column -> dotted path in results.json (falls back to the config, see record_field),
+# derived from the typed record.
+FIELDS = flat_fields()
 
 
 class NoRunsFoundError(BakeoffError):

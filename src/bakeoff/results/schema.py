@@ -7,6 +7,7 @@ Every section is a dataclass; a run fills it as it goes (`Record.new`) and write
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,8 +103,36 @@ class Record:
         return dataclasses.asdict(self)
 
 
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Record)}
+# A comparison's flat per-job columns: the record's scalar fields, named by their field name,
+# except where the bare name would be ambiguous in a table.
+_TOP_LEVEL = ("run_id", "name", "group", "seed", "fold")
+_SECTIONS = ("model", "data", "monitor", "timing", "resources")
+_RENAMED = {
+    "model.name": "model",
+    "model.source": "source",
+    "data.name": "dataset",
+    "data.task": "task",
+    "monitor.metric": "monitor_metric",
+    "monitor.mode": "monitor_mode",
+    "monitor.best": "monitor_best",
+    "monitor.best_epoch": "best_epoch",
+}
 
 
-def section_fields(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
+def _is_cell(annotation) -> bool:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    return all(typing.get_origin(a) not in (list, dict) for a in args)
+
+
+def flat_fields() -> dict[str, str]:
+    """column -> dotted path in results.json, for every scalar field of the sections above."""
+    hints = typing.get_type_hints(Record)
+    out = {name: name for name in _TOP_LEVEL}
+    for section in _SECTIONS:
+        cls_hints = typing.get_type_hints(hints[section])
+        for f in dataclasses.fields(hints[section]):
+            if not _is_cell(cls_hints[f.name]):
+                continue  # lists and dicts are not table cells
+            path = f"{section}.{f.name}"
+            out[_RENAMED.get(path, f.name)] = path
+    return out
