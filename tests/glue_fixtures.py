@@ -11,10 +11,37 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-WORDS = (
-    "the a cat dog bird fish runs sleeps eats jumps red blue green small big old new house tree "
-    "car road river hill city park book song day night"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "bird",
+    "fish",
+    "runs",
+    "sleeps",
+    "eats",
+    "jumps",
+    "red",
+    "blue",
+    "green",
+    "small",
+    "big",
+    "old",
+    "new",
+    "house",
+    "tree",
+    "car",
+    "road",
+    "river",
+    "hill",
+    "city",
+    "park",
+    "book",
+    "song",
+    "day",
+    "night",
+]
 
 # subset -> (text columns, label feature: list of class names, or "float" for regression)
 SCHEMAS = {

