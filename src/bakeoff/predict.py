@@ -8,10 +8,9 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from bakeoff.data.image import IMAGE_EXTENSIONS
 from bakeoff.data.sources import READERS
 from bakeoff.errors import DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 def read_inputs(spec: str, modality: str, column: str | None) -> tuple[list[Any], list[str]]:
@@ -19,13 +18,13 @@ def read_inputs(spec: str, modality: str, column: str | None) -> tuple[list[Any]
     path = Path(spec).expanduser()
     if modality == "image":
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         elif path.is_file():
             files = [path]
         else:
             raise DataError(f"input: no image file or folder at {path.resolve()}")
         if not files:
-            raise DataError(f"input: no images ({', '.join(IMAGE_SUFFIXES)}) under {path}")
+            raise DataError(f"input: no images ({', '.join(IMAGE_EXTENSIONS)}) under {path}")
         return [str(f) for f in files], [str(f) for f in files]
     if path.is_file() and path.suffix.lower() in READERS:
         df = READERS[path.suffix.lower()](path)
