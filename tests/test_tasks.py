@@ -96,19 +96,34 @@ def test_pair_task_refuses_single_texts():
 # -- end to end on GLUE-shaped fixtures -------------------------------------------------------
 
 
-def test_mnli_pairs_report_matched_and_mismatched_and_monitor_matched(tiny_cfg, tmp_path):
-    cfg = tiny_cfg(*glue_overrides("mnli", tmp_path / "glue"), "logger=csv")
-    record = run(cfg)
+def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
+    """`python train.py data=glue_mnli ...`: both dev sets reported, the monitor reads matched."""
+    import json
+
+    from tests.conftest import TINY, run_cli
+
+    out = tmp_path / "run"
+    proc = run_cli(
+        "train.py",
+        *glue_overrides("mnli", tmp_path / "glue"),
+        *TINY,
+        "logger=csv",
+        f"paths.root_dir={tmp_path}",
+        f"hydra.run.dir={out}",
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((out / "results.json").read_text())
     assert record["status"] == "completed" and record["data"]["task"] == "pair_classification"
     assert record["data"]["label_names"] == ["entailment", "neutral", "contradiction"]
     assert record["data"]["n_val"] == 32 and record["data"]["n_val_extra"] == {"mismatched": 24}
     assert set(record["metrics"]) == {"val", "val_mismatched", "test"}
     best = next(h for h in record["history"] if h["epoch"] == record["monitor"]["best_epoch"])
-    assert record["monitor"]["metric"] == "val/acc" == f"val/{'acc'}"
+    assert record["monitor"]["metric"] == "val/acc"
     assert record["monitor"]["best"] == best["val/acc"]
     assert record["metrics"]["val_mismatched"]["acc"] == best["val_mismatched/acc"]
     # test = the matched dev set again (GLUE's test labels are hidden): same examples as val
-    rows = read_csv(tmp_path / "run" / record["paths"]["predictions"])
+    rows = read_csv(out / record["paths"]["predictions"])
     acc = np.mean([r["label"] == r["pred"] for r in rows])
     assert len(rows) == 32 and record["metrics"]["test"]["acc"] == pytest.approx(acc)
 
