@@ -99,6 +99,13 @@ class CompareOnMultirunEnd(Callback):
     def __init__(self, wandb: bool = True, plots: bool = True, fail_on_error: bool = True) -> None:
         self.wandb, self.plots, self.fail_on_error = wandb, plots, fail_on_error
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # hydra/launcher=slurm on a cluster without accounting: submitit's sacct polls would
+        # log one warning each while the launcher waits for the jobs (bakeoff.utils.slurm).
+        from bakeoff.utils.slurm import quiet_sacct_warnings
+
+        quiet_sacct_warnings()
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         comparison = self.compare(sweep_dir)
