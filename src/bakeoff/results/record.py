@@ -17,8 +17,16 @@ RECORD_NAME = "results.json"
 
 
 def write_record(run_dir: str | Path, record: dict[str, Any]) -> Path:
-    """Temp file + rename: readers never see half a record, a crash never leaves one."""
+    """Temp file + rename: readers never see half a record, a crash never leaves one.
+
+    Only rank 0 writes: under DDP with one process per SLURM task (or torchrun), every rank runs
+    the whole job; the others return the path without touching it.
+    """
+    from bakeoff.utils.slurm import global_rank
+
     run_dir = Path(run_dir)
+    if global_rank() != 0:
+        return run_dir / RECORD_NAME
     run_dir.mkdir(parents=True, exist_ok=True)
     target = run_dir / RECORD_NAME
     fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".results.", suffix=".tmp")
