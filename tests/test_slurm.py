@@ -1,0 +1,132 @@
+"""Sweeps and DDP on a real SLURM cluster: the one-node cluster of scripts/slurm_local.sh.
+
+The session fixture starts it (installing Debian's slurm and munge packages if they are missing);
+where it cannot (not root, no apt, daemons that do not come up) the tests are skipped with the
+reason. CI (.ci/run) starts the cluster before the suite, so there they run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+
+TINY = (
+    "model=tiny_bert",
+    "trainer.max_epochs=1",
+    "data.limit_train=64",
+    "data.limit_val=32",
+    "data.limit_test=32",
+    "data.max_length=32",
+    "callbacks.progress_bar=null",
+    "hydra.launcher.timeout_min=10",
+)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    if os.geteuid() != 0:
+        pytest.skip(
+            "SLURM tests need root to start munged/slurmctld/slurmd (scripts/slurm_local.sh)"
+        )
+    if shutil.which("sinfo") is None and shutil.which("apt-get") is None:
+        pytest.skip("slurm is not installed and there is no apt-get to install it")
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "slurm_local.sh"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"the local SLURM cluster did not start: {(proc.stderr or proc.stdout)[-800:]}")
+    return True
+
+
+def job_ids(sweep_dir: Path) -> list[str]:
+    """SLURM job ids, from submitit's folders (`.submitit/<job id>/`; array jobs `<id>_<i>`)."""
+    folders = (sweep_dir / ".submitit").iterdir()  # an array's own folder holds no job log
+    return sorted(p.name for p in folders if p.is_dir() and list(p.glob("*_log.out")))
+
+
+def job_field(job_id: str, field: str) -> str:
+    out = subprocess.run(
+        ["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True
+    ).stdout
+    values = [w.split("=", 1)[1] for w in out.split() if w.startswith(f"{field}=")]
+    assert values, out
+    return values[0]
+
+
+def sweep(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, Path]:
+    sweep_dir = tmp_path / "sweep"
+    proc = run_cli(
+        str(ROOT / "train.py"),
+        "-m",
+        "hydra/launcher=slurm",
+        *overrides,
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc, sweep_dir
+
+
+def test_sweep_runs_one_slurm_job_per_sweep_job_and_ends_with_the_leaderboard(
+    slurm_cluster, tmp_path
+):
+    proc, sweep_dir = sweep(tmp_path, *TINY, "model=tiny_bert,tiny_roberta")
+    ids = job_ids(sweep_dir)
+    assert len(ids) == 2, ids  # one array job, two tasks: <id>_0, <id>_1
+    assert {job_field(i, "JobState") for i in ids} == {"COMPLETED"}
+    records = [json.loads((sweep_dir / str(n) / "results.json").read_text()) for n in (0, 1)]
+    assert [r["status"] for r in records] == ["completed", "completed"]
+    assert {r["model"]["name"] for r in records} == {"tiny_bert", "tiny_roberta"}
+    assert {r["group"] for r in records} == {sweep_dir.name}  # one W&B group
+    assert (sweep_dir / "comparison" / "leaderboard.md").is_file()
+    assert "bakeoff leaderboard" in proc.stdout
+    # no accounting on this cluster: submitit's sacct polls stay off the console
+    assert "sacct" not in proc.stdout + proc.stderr
+    assert "accounting storage is disabled" not in proc.stdout + proc.stderr
+
+
+def test_ddp_with_two_slurm_tasks_keeps_replicas_equal_and_writes_one_record(
+    slurm_cluster, tmp_path
+):
+    sums = tmp_path / "sums.json"
+    _, sweep_dir = sweep(
+        tmp_path,
+        *TINY,
+        "hydra.launcher.tasks_per_node=2",
+        "trainer=ddp_slurm",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "+callbacks.sums._target_=tests.recorders.ReplicaChecksums",
+        f"+callbacks.sums.out={sums}",
+    )
+    (job,) = job_ids(sweep_dir)
+    assert job_field(job, "NumTasks") == "2" and job_field(job, "JobState") == "COMPLETED"
+    logs = sorted(p.name for p in (sweep_dir / ".submitit" / job).glob("*_log.err"))
+    assert len(logs) == 2, logs  # one process per SLURM task
+    rank0 = (sweep_dir / ".submitit" / job / logs[0]).read_text()
+    assert "MEMBER: 1/2" in rank0 and "distributed_backend=gloo" in rank0  # SLURMEnvironment
+
+    (epoch,) = json.loads(sums.read_text())
+    assert len(epoch["sums"]) == 2 and epoch["sums"][0] == epoch["sums"][1], epoch
+
+    run_dir = sweep_dir / "0"
+    record = json.loads((run_dir / "results.json").read_text())
+    assert record["status"] == "completed" and record["resources"]["world_size"] == 2
+    assert record["metrics"]["val"] and record["metrics"]["test"]
+    assert record["history"] and record["monitor"]["best"] is not None
+    # one W&B run (rank 0's), and it is the record's
+    (wandb_run,) = (run_dir / "wandb").glob("offline-run-*")
+    assert wandb_run.name.endswith(record["run_id"])
+    assert not list(run_dir.glob(".results.*.tmp"))
