@@ -102,9 +102,10 @@ class CompareOnMultirunEnd(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # hydra/launcher=slurm on a cluster without accounting: submitit's sacct polls would
         # log one warning each while the launcher waits for the jobs (bakeoff.utils.slurm).
-        from bakeoff.utils.slurm import quiet_sacct_warnings
+        if str(config.hydra.launcher.get("_target_", "")).endswith(".SlurmLauncher"):
+            from bakeoff.utils.slurm import quiet_sacct_warnings
 
-        quiet_sacct_warnings()
+            quiet_sacct_warnings()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
