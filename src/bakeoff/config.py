@@ -175,6 +175,8 @@ class TrainConfig(RunConfig):
     train: bool = True
     test: bool = True
     ckpt_path: str | None = None  # resume training from this checkpoint
+    name: str | None = None  # fixed run / sweep dir (logs/runs/<name>, logs/multiruns/<name>/<n>)
+    resume: bool = False  # skip completed jobs, resume the others from their last.ckpt
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     task: Any = MISSING
     data: Any = MISSING
@@ -235,8 +237,17 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("bakeoff_cwd", os.getcwd)
     if not OmegaConf.has_resolver("bakeoff_uid"):
         OmegaConf.register_new_resolver("bakeoff_uid", lambda: f"{os.getpid():x}")
+    if not OmegaConf.has_resolver("bakeoff_dirname"):
+        OmegaConf.register_new_resolver("bakeoff_dirname", run_dir_name)
     if not OmegaConf.has_resolver("bakeoff_sqlite"):
         OmegaConf.register_new_resolver("bakeoff_sqlite", sqlite_url)
+
+
+def run_dir_name(name: str | None, stamp: str) -> str:
+    """A named run's dir is its name (the same command finds it again); else time stamp + pid."""
+    import os
+
+    return str(name) if name else f"{stamp}_{os.getpid():x}"
 
 
 def sqlite_url(path: str) -> str:

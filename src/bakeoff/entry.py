@@ -6,7 +6,7 @@ import logging
 
 from omegaconf import DictConfig
 
-from bakeoff.errors import BakeoffError
+from bakeoff.errors import BakeoffError, RunInterrupted
 
 log = logging.getLogger("bakeoff")
 
@@ -56,6 +56,10 @@ def train_task(cfg: DictConfig) -> float | None:
 
     try:
         record = run(cfg)
+    except RunInterrupted as err:
+        # The whole process was asked to stop (a sweep too): record written, exit 128 + signal.
+        log.error("%s (record: %s)", err, cfg.paths.output_dir)
+        raise SystemExit(err.exit_code) from None
     except Exception as err:
         message = f"{type(err).__name__}: {err}" if not isinstance(err, BakeoffError) else str(err)
         if _in_multirun():

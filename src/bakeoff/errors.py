@@ -19,3 +19,15 @@ class DataError(BakeoffError):
 
 class ModelNotAvailableError(BakeoffError):
     pass
+
+
+class RunInterrupted(Exception):
+    """A signal stopped the run at a step boundary (bakeoff.resume); exit status 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}: stopped at a step boundary, resume=true goes on")

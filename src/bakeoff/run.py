@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from bakeoff.errors import BakeoffError
+from bakeoff.errors import BakeoffError, RunInterrupted
 from bakeoff.results.record import write_record
 from bakeoff.results.schema import Record
 
@@ -60,6 +60,9 @@ def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, Record], None]) 
     except KeyboardInterrupt:
         record.status, record.error = "interrupted", "KeyboardInterrupt"
         raise
+    except RunInterrupted as err:  # a signal: stopped at a step boundary, last.ckpt kept
+        record.status, record.error = "interrupted", str(err)
+        raise
     except Exception as err:
         record.status = "failed"
         record.error = f"{type(err).__name__}: {err}"
@@ -77,10 +80,20 @@ def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, Record], None]) 
     return record.to_dict()
 
 
-def build_loggers(cfg: DictConfig) -> list:
+def build_loggers(cfg: DictConfig, wandb_id: tuple[str, bool] | None = None) -> list:
+    """The configured loggers; `wandb_id` = (run id, continue it) gives W&B loggers their run."""
     from bakeoff.utils.build import build
+    from bakeoff.utils.wandb import WANDB_TARGETS
 
-    return [build(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    loggers = []
+    for c in (cfg.get("logger") or {}).values():
+        if c is None:
+            continue
+        extra = {}
+        if wandb_id is not None and c.get("_target_") in WANDB_TARGETS:
+            extra = {"id": wandb_id[0], "resume": "allow" if wandb_id[1] else None}
+        loggers.append(build(c, **extra))
+    return loggers
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequence = ()):

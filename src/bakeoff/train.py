@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -20,29 +21,66 @@ from bakeoff.run import (
     test_into_record,
 )
 
+log = logging.getLogger(__name__)
+
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Fit + test one configuration in `paths.output_dir`. Always writes `results.json`."""
+    """Fit + test one configuration in `paths.output_dir`. Always writes `results.json`.
+
+    With `resume=true` a job whose record says completed is not run again (its record is
+    returned), and one with a `checkpoints/last.ckpt` continues from it.
+    """
+    if cfg.get("resume"):
+        from bakeoff.resume import completed_record
+
+        done = completed_record(Path(cfg.paths.output_dir))
+        if done is not None:
+            log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
+            return done
     return recorded(cfg, _fit_and_test)
 
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     import lightning as L
 
+    from bakeoff.resume import keep_csv_rows, resume_checkpoint, wandb_run_id
     from bakeoff.utils.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
+    ckpt_path = cfg.ckpt_path
+    if cfg.get("resume") and ckpt_path is None:
+        ckpt_path = resume_checkpoint(run_dir)
+        log.info("resume: %s", f"from {ckpt_path}" if ckpt_path else "no last.ckpt, from scratch")
+    resuming = ckpt_path is not None
+    # One W&B run per job, also across resumes: its id is kept in the run dir from the start.
+    wandb_id = wandb_run_id(run_dir, resume=resuming) if _uses_wandb(cfg) else None
+    if wandb_id is not None:  # known from the start: an interrupted record names its run too
+        record.run_id = wandb_id[0]
     # Loggers first: a W&B run starts in the background while the data and model are built.
-    loggers = build_loggers(cfg)
+    loggers = build_loggers(cfg, wandb_id=wandb_id)
+    if resuming:
+        keep_csv_rows(loggers)  # earlier epochs' rows stay in metrics.csv
     try:
-        _build_fit_test(cfg, run_dir, record, loggers)
+        _build_fit_test(cfg, run_dir, record, loggers, ckpt_path)
     finally:
         finish_wandb(loggers)
 
 
-def _build_fit_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list) -> None:
+def _uses_wandb(cfg: DictConfig) -> bool:
+    from bakeoff.utils.wandb import WANDB_TARGETS
+
+    return any(
+        c is not None and c.get("_target_") in WANDB_TARGETS and c.get("mode") != "disabled"
+        for c in (cfg.get("logger") or {}).values()
+    )
+
+
+def _build_fit_test(
+    cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path: str | None
+) -> None:
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
+    from bakeoff.resume import StopOnSignal, interruption
     from bakeoff.utils.build import build as instantiate
     from bakeoff.utils.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
 
@@ -59,14 +97,31 @@ def _build_fit_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: lis
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     spawned = SpawnedFitState(str(run_dir / ".fit_state.json"), meter)
-    callbacks += [FreezeSchedule(), meter, spawned]
+    callbacks += [FreezeSchedule(), meter, spawned, StopOnSignal()]
     trainer = build_trainer(cfg, run_dir, loggers, callbacks)
     for lg in loggers:
         lg.log_hyperparams(record.config)
     tic = time.perf_counter()
     if cfg.train:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        except BaseException as err:
+            stopped = interruption(err)
+            if stopped is None:
+                raise
+            # What was validated so far goes in the record (status "interrupted").
+            _record_fit(record, trainer, module, meter, datamodule, tic)
+            raise stopped from None
         spawned.restore(module, datamodule)
+    _record_fit(record, trainer, module, meter, datamodule, tic)
+    record.data.padded_token_fraction = datamodule.padded_fraction()
+    if cfg.test:
+        test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
+    close_loggers(trainer, loggers, record)
+
+
+def _record_fit(record: Record, trainer, module, meter, datamodule, tic: float) -> None:
+    """History, best epoch and checkpoint, timing: after fit, or after an interrupted fit."""
     record.timing.fit_s = round(time.perf_counter() - tic, 3)
     record.timing.startup_s = meter.startup_s
     if meter.train_s > 0:  # rank 0's samples; every rank trains an equal shard at once
@@ -81,11 +136,6 @@ def _build_fit_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: lis
         best_row = next(r for r in meter.history if r["epoch"] == meter.best_epoch)
         for split in datamodule.val_sets:  # every validation set at the monitored best epoch
             record.metrics[split] = stage_metrics(best_row, split)
-    record.data.padded_token_fraction = datamodule.padded_fraction()
-
     ckpt = trainer.checkpoint_callback
     best_path = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
     record.paths.best_ckpt = best_path
-    if cfg.test:
-        test_into_record(trainer, module, datamodule, best_path, run_dir, record)
-    close_loggers(trainer, loggers, record)

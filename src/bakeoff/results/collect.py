@@ -42,6 +42,9 @@ KNOWN_METRICS = (
 )
 # Overrides that repeat a configuration (another seed or fold of it) rather than define one.
 REPEAT_KEYS = {"seed", "fold", "data.fold"}
+# Overrides that say where and how a job runs, not what it is: `resume=true` added to the command
+# that finishes an interrupted sweep must not split its jobs into two configurations.
+RUN_CONTROL_KEYS = {"resume", "name"}
 DEFAULT_CONFIG = "(default)"
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),
@@ -161,7 +164,7 @@ def configuration(overrides: Iterable[str]) -> tuple[str, ...]:
     keep = []
     for item in overrides:
         key = _override_key(item)
-        if key not in REPEAT_KEYS and not key.startswith("hydra."):
+        if key not in REPEAT_KEYS | RUN_CONTROL_KEYS and not key.startswith("hydra."):
             keep.append(item)
     return tuple(keep)
 

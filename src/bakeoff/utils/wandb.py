@@ -69,7 +69,10 @@ def make_wandb_logger(
     tags: Sequence[str] = (),
     job_type: str = "train",
     entity: str | None = None,
+    id: str | None = None,  # noqa: A002  (wandb.init's name for it)
+    resume: str | None = None,
 ):
+    """`id` + `resume="allow"`: continue the run of an interrupted job (see bakeoff.resume)."""
     auto_name, auto_group, _ = run_identity()
     os.makedirs(save_dir, exist_ok=True)
     from bakeoff.utils.wandb_logger import BackgroundWandbLogger
@@ -84,6 +87,8 @@ def make_wandb_logger(
         job_type=job_type,
         mode=resolve_mode(mode),
         log_model=False,
+        **({"id": id} if id else {}),
+        **({"resume": resume} if resume else {}),
     )
 
 

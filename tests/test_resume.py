@@ -1,0 +1,181 @@
+"""Interrupted runs: a signal stops at a step boundary and records `interrupted`; `resume=true`
+skips completed jobs and continues the others from `last.ckpt` (issue 10)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TINY, compose
+from tests.wandb_files import offline_runs
+
+# Long enough epochs (~100 steps) that a signal sent once epoch 0 is validated lands in epoch 1.
+SLOW_EPOCHS = [
+    *[o for o in TINY if not o.startswith(("data.limit_train", "trainer.max_epochs"))],
+    "data.limit_train=1600",
+    "data.max_length=64",
+    "trainer.max_epochs=2",
+    "callbacks.early_stopping=null",
+    "finetune=freeze_unfreeze",
+    "finetune.unfreeze_at_epoch=1",
+    "logger=[csv,wandb]",
+]
+
+
+def start(cwd: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(predicate, proc: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended first ({proc.returncode}):\n{proc.stdout.read()}")
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def ckpt_counters(path: Path) -> tuple[int, int, dict[str, int]]:
+    """(epoch, global step, AdamW step per parameter kind) of a checkpoint."""
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    steps = {}
+    for opt in ckpt["optimizer_states"]:
+        for state in opt["state"].values():
+            steps[int(state["step"])] = steps.get(int(state["step"]), 0) + 1
+    return ckpt["epoch"], ckpt["global_step"], steps
+
+
+def test_resume_key_is_in_the_schema(tmp_path):
+    cfg = compose(tmp_path, "resume=true", "name=x")
+    assert cfg.resume is True and cfg.name == "x"
+
+
+@pytest.mark.slow
+def test_sigterm_records_interrupted_and_resume_continues(tmp_path):
+    run_dir = tmp_path / "logs" / "runs" / "sig"
+    ckpts = run_dir / "checkpoints"
+    proc = start(tmp_path, "name=sig", *SLOW_EPOCHS)
+    wait_for(lambda: (ckpts / "epoch00.ckpt").is_file() and (ckpts / "last.ckpt").is_file(), proc)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 128 + signal.SIGTERM, out
+
+    first = json.loads((run_dir / "results.json").read_text())
+    assert first["status"] == "interrupted", first["error"]
+    assert "SIGTERM" in first["error"]
+    assert [h["epoch"] for h in first["history"]] == [0]
+    assert first["paths"]["best_ckpt"].endswith("epoch00.ckpt")
+    epoch, step, _ = ckpt_counters(ckpts / "last.ckpt")
+    assert epoch == 0 and step > 0
+    per_epoch = step
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        rows_before = list(csv.DictReader(f))
+    assert rows_before
+
+    proc = start(tmp_path, "name=sig", "resume=true", *SLOW_EPOCHS)
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, out
+    done = json.loads((run_dir / "results.json").read_text())
+    assert done["status"] == "completed", done["error"]
+    assert [h["epoch"] for h in done["history"]] == [0, 1]
+    assert done["history"][0] == first["history"][0]  # epoch 0 came from the checkpoint
+    epoch, step, adam_steps = ckpt_counters(ckpts / "last.ckpt")
+    # Both counters go on from the checkpoint (the one saved at the end counts finished epochs).
+    assert (epoch, step) == (2, 2 * per_epoch)
+    # The head trained every step; the backbone only from epoch 1 (frozen state restored).
+    assert set(adam_steps) == {2 * per_epoch, per_epoch}
+    trainable = done["finetune"]["trainable_history"]
+    assert trainable[-1]["trainable"] == trainable[-1]["total"]
+
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        rows_after = list(csv.DictReader(f))
+    assert len(rows_after) > len(rows_before)
+    for before, after in zip(rows_before, rows_after, strict=False):
+        assert {k: v for k, v in after.items() if k in before} == before  # earlier rows kept
+
+    runs = offline_runs(run_dir)
+    assert len(runs) == 2 and runs[0].run_id == runs[1].run_id == done["run_id"]
+    assert first["run_id"] == done["run_id"]
+
+
+SWEEP = [
+    "-m",
+    *[o for o in TINY if not o.startswith("trainer.max_epochs")],
+    "name=sw",
+    "seed=1,2,3,4",
+    "trainer.max_epochs=1",
+    "data.max_length=32",
+    "logger=csv",
+]
+
+
+def completed_jobs(sweep: Path) -> list[str]:
+    done = []
+    for path in sorted(sweep.glob("*/results.json")):
+        try:
+            if json.loads(path.read_text())["status"] == "completed":
+                done.append(path.parent.name)
+        except ValueError:  # being written
+            pass
+    return done
+
+
+def stamps(sweep: Path) -> dict[str, int]:
+    """mtime of every job's checkpoints and record: a job that trains again changes them."""
+    files = [*sweep.glob("*/checkpoints/*.ckpt"), *sweep.glob("*/results.json")]
+    return {str(p.relative_to(sweep)): p.stat().st_mtime_ns for p in files}
+
+
+def leaderboard_jobs(sweep: Path) -> int:
+    """How many runs the leaderboard covers (its rows are configurations, seeds aggregated)."""
+    with open(sweep / "comparison" / "leaderboard.csv") as f:
+        return sum(int(row["n"]) for row in csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_only_the_missing_jobs(tmp_path):
+    sweep = tmp_path / "logs" / "multiruns" / "sw"
+    proc = start(tmp_path, *SWEEP)
+    wait_for(lambda: len(completed_jobs(sweep)) >= 2, proc)
+    proc.kill()  # SIGKILL: no handler runs, no leaderboard
+    proc.communicate(timeout=60)
+    finished = completed_jobs(sweep)
+    assert finished == ["0", "1"] and not (sweep / "comparison").exists()
+    before = stamps(sweep)
+
+    proc = start(tmp_path, *SWEEP, "resume=true")
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, out
+    assert completed_jobs(sweep) == ["0", "1", "2", "3"]
+    after = stamps(sweep)
+    # Jobs 0 and 1 were not trained again; 2 and 3 were (their records and checkpoints are new).
+    assert {k: v for k, v in after.items() if k.split("/")[0] in finished} == before
+    trained = {k.split("/")[0] for k, v in after.items() if before.get(k) != v}
+    assert trained == {"2", "3"}
+    assert leaderboard_jobs(sweep) == 4
+
+    # A finished sweep re-run with resume=true trains nothing and still ends with the leaderboard.
+    (sweep / "comparison" / "leaderboard.csv").unlink()
+    proc = start(tmp_path, *SWEEP, "resume=true")
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, out
+    assert stamps(sweep) == after
+    assert leaderboard_jobs(sweep) == 4
