@@ -17,8 +17,6 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 
-pytestmark = pytest.mark.slow
-
 TINY = (
     "model=tiny_bert",
     "trainer.max_epochs=1",
@@ -79,6 +77,7 @@ def sweep(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess,
     return proc, sweep_dir
 
 
+@pytest.mark.slow
 def test_sweep_runs_one_slurm_job_per_sweep_job_and_ends_with_the_leaderboard(
     slurm_cluster, tmp_path
 ):
@@ -97,6 +96,7 @@ def test_sweep_runs_one_slurm_job_per_sweep_job_and_ends_with_the_leaderboard(
     assert "accounting storage is disabled" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_ddp_with_two_slurm_tasks_keeps_replicas_equal_and_writes_one_record(
     slurm_cluster, tmp_path
 ):
@@ -126,7 +126,35 @@ def test_ddp_with_two_slurm_tasks_keeps_replicas_equal_and_writes_one_record(
     assert record["status"] == "completed" and record["resources"]["world_size"] == 2
     assert record["metrics"]["val"] and record["metrics"]["test"]
     assert record["history"] and record["monitor"]["best"] is not None
+    # both ranks' test shards in the predictions file, each example once
+    lines = (run_dir / "test_predictions.csv").read_text().splitlines()[1:]
+    index = [int(line.split(",")[0]) for line in lines]
+    assert sorted(index) == list(range(record["data"]["n_test"]))
     # one W&B run (rank 0's), and it is the record's
     (wandb_run,) = (run_dir / "wandb").glob("offline-run-*")
     assert wandb_run.name.endswith(record["run_id"])
     assert not list(run_dir.glob(".results.*.tmp"))
+
+
+def test_unique_examples_keeps_each_test_example_once():
+    import torch
+
+    from bakeoff.models.module import unique_examples
+
+    # rank 0 got 0, 2, 4 and rank 1 got 1, 3 and a repeat of 0 (DistributedSampler padding)
+    shards = [
+        {
+            "index": torch.tensor([0, 2, 4]),
+            "output": torch.tensor([10, 12, 14]),
+            "w": ["a", "c", "e"],
+        },
+        {
+            "index": torch.tensor([1, 3, 0]),
+            "output": torch.tensor([11, 13, 10]),
+            "w": ["b", "d", "a"],
+        },
+    ]
+    out = unique_examples(shards)
+    assert torch.cat([b["index"] for b in out]).tolist() == [0, 2, 4, 1, 3]
+    assert torch.cat([b["output"] for b in out]).tolist() == [10, 12, 14, 11, 13]
+    assert [w for b in out for w in b["w"]] == ["a", "c", "e", "b", "d"]

@@ -145,6 +145,18 @@ class TaskModule(L.LightningModule):
         self.test_outputs = []
         self._metrics_logged.discard("test")
 
+    def on_test_epoch_end(self) -> None:
+        # Under DDP every rank tested its shard (DistributedSampler, padded with repeats to
+        # equal length): every rank gets all shards' outputs, each example once, so rank 0's
+        # predictions file covers the whole test split.
+        trainer = self._trainer
+        dist = torch.distributed
+        if trainer is None or trainer.world_size == 1 or not dist.is_initialized():
+            return
+        shards: list[Any] = [None] * trainer.world_size
+        dist.all_gather_object(shards, self.test_outputs)
+        self.test_outputs = unique_examples([batch for shard in shards for batch in shard])
+
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Any]:
         return self.task.gather(self(batch), batch)
 
@@ -196,3 +208,25 @@ class TaskModule(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def unique_examples(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gathered test batches with each example (by `index`) kept once, in the order first seen."""
+    seen: set[int] = set()
+    out = []
+    for batch in batches:
+        keep = []
+        for pos, i in enumerate(batch["index"].tolist()):
+            if i not in seen:
+                seen.add(i)
+                keep.append(pos)
+        if not keep:
+            continue
+        rows = torch.tensor(keep, dtype=torch.long)
+        out.append(
+            {
+                k: v[rows] if isinstance(v, Tensor) else [v[pos] for pos in keep]
+                for k, v in batch.items()
+            }
+        )
+    return out
