@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import lightning as L
 import pytest
 
 from tests.conftest import ROOT, TINY, compose
@@ -179,3 +180,40 @@ def test_killed_sweep_resumes_only_the_missing_jobs(tmp_path):
     assert proc.returncode == 0, out
     assert stamps(sweep) == after
     assert leaderboard_jobs(sweep) == 4
+
+
+class SendSignal(L.Callback):
+    """Sends `signum` to this process after train step `at_step` (a test's stand-in for SLURM)."""
+
+    def __init__(self, signum: int, at_step: int) -> None:
+        self.signum, self.at_step = signum, at_step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.at_step:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGUSR1, signal.SIGINT])
+def test_signal_stops_at_a_step_and_records_interrupted(signum, tiny_cfg, tmp_path):
+    from bakeoff.errors import RunInterrupted
+    from bakeoff.results.record import read_record
+    from bakeoff.train import run
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGINT, signal.SIGTERM)}
+    cfg = tiny_cfg(
+        "logger=csv",
+        "trainer.max_epochs=3",
+        f"+callbacks.send._target_={__name__}.SendSignal",
+        f"+callbacks.send.signum={int(signum)}",
+        "+callbacks.send.at_step=5",  # 4 steps an epoch: inside epoch 1
+    )
+    with pytest.raises(RunInterrupted) as err:
+        run(cfg)
+    assert err.value.exit_code == 128 + signum
+    record = read_record(tmp_path / "run")
+    assert record["status"] == "interrupted"
+    assert signal.Signals(signum).name in record["error"]
+    assert [h["epoch"] for h in record["history"]] == [0]
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    # The handlers are put back once fit ends.
+    assert {s: signal.getsignal(s) for s in handlers} == handlers

@@ -4,8 +4,11 @@
   at the next train-step boundary the run raises `RunInterrupted`. `last.ckpt` is the checkpoint
   of the last validated epoch (ModelCheckpoint writes it at every validation), so a resumed run
   restarts the interrupted epoch from its first step: exact, whereas a mid-epoch checkpoint would
-  replay a partly seen epoch. Handlers already installed (Lightning's SLURM requeue on SIGUSR1,
-  a launcher's) are still called after the flag is set.
+  replay a partly seen epoch. The handlers are installed at train start, after Lightning's, and
+  chain them (Lightning's SLURM requeue on SIGUSR1, its SIGTERM flag, a launcher's). With several
+  ranks (ddp) the stop goes through Lightning's SIGTERM flag, broadcast from rank 0, so that all
+  ranks stop at the same step. Exit status 128 + signal: 143 (TERM), 138 (USR1), 130 (INT); a
+  second Ctrl-C stops at once. Under `ddp_spawn` only the spawned workers have the handlers.
 - `completed_record` / `resume_checkpoint`: what `resume=true` does per job.
 - `wandb_run_id`: the W&B run id lives in the run dir, so a resumed job continues the same run.
 - `keep_csv_rows`: Lightning's CSV logger deletes an existing metrics.csv; a resumed run appends.
@@ -32,22 +35,12 @@ WANDB_ID_FILE = "wandb_run_id"
 LAST_CKPT = Path("checkpoints") / "last.ckpt"
 
 
-def interruption(err: BaseException) -> RunInterrupted | None:
-    """The signal an exception stands for: ours, or Lightning's own SIGTERM exit."""
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    if isinstance(err, RunInterrupted):
-        return err
-    if isinstance(err, SIGTERMException):
-        return RunInterrupted(signal.SIGTERM)
-    return None
-
-
 class StopOnSignal(L.Callback):
     """Turns SIGTERM/SIGUSR1/SIGINT into a stop at the next step boundary (see module doc)."""
 
     def __init__(self) -> None:
         self.received: int | None = None
+        self._trainer = None
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum, frame) -> None:
@@ -56,29 +49,55 @@ class StopOnSignal(L.Callback):
         if self.received is None:
             self.received = signum
             log.warning("received %s: stopping at the next step", signal.Signals(signum).name)
+            trainer = self._trainer
+            if trainer is not None and trainer.world_size > 1:
+                # Several ranks must stop at the same step: Lightning's SIGTERM flag is broadcast
+                # from rank 0 at the next batch, and every rank raises its SIGTERMException.
+                trainer._signal_connector.received_sigterm = True
         previous = self._previous.get(signum)
         if callable(previous) and previous is not signal.default_int_handler:
-            previous(signum, frame)  # e.g. Lightning's SLURM requeue on SIGUSR1
+            previous(signum, frame)  # Lightning's own (SIGTERM; SIGUSR1 requeue under SLURM)
 
-    def on_fit_start(self, trainer, pl_module) -> None:
-        self.received = None
+    def on_train_start(self, trainer, pl_module) -> None:
+        # After Lightning registered its handlers (it does after on_fit_start): they are chained.
+        self.received, self._trainer = None, trainer
         for signum in SIGNALS:
             with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
                 self._previous[signum] = signal.signal(signum, self._handle)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.received is not None:
+        if self.received is not None and trainer.world_size == 1:
             raise RunInterrupted(self.received)
 
     def on_validation_batch_end(self, trainer, *args, **kwargs) -> None:
-        if self.received is not None and not trainer.sanity_checking:
+        if self.received is not None and trainer.world_size == 1 and not trainer.sanity_checking:
             raise RunInterrupted(self.received)
 
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self._restore()
+
     def teardown(self, trainer, pl_module, stage) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        self._trainer = None
         previous, self._previous = self._previous, {}
         for signum, handler in previous.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def interruption(err: BaseException, stopper: StopOnSignal) -> RunInterrupted | None:
+    """The signal an exception stands for: ours, or Lightning's SIGTERM exit (also used by DDP)."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    if isinstance(err, RunInterrupted):
+        return err
+    if isinstance(err, SIGTERMException):
+        return RunInterrupted(stopper.received or signal.SIGTERM)
+    if isinstance(err, (SystemExit, KeyboardInterrupt)) and stopper.received is not None:
+        return RunInterrupted(stopper.received)  # a second Ctrl-C: Lightning's sys.exit(1)
+    return None
 
 
 def completed_record(run_dir: Path) -> dict[str, Any] | None:

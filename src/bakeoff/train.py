@@ -97,7 +97,8 @@ def _build_fit_test(
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     spawned = SpawnedFitState(str(run_dir / ".fit_state.json"), meter)
-    callbacks += [FreezeSchedule(), meter, spawned, StopOnSignal()]
+    stopper = StopOnSignal()
+    callbacks += [FreezeSchedule(), meter, spawned, stopper]
     trainer = build_trainer(cfg, run_dir, loggers, callbacks)
     for lg in loggers:
         lg.log_hyperparams(record.config)
@@ -106,7 +107,7 @@ def _build_fit_test(
         try:
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         except BaseException as err:
-            stopped = interruption(err)
+            stopped = interruption(err, stopper)
             if stopped is None:
                 raise
             # What was validated so far goes in the record (status "interrupted").
