@@ -115,6 +115,7 @@ def test_sigterm_records_interrupted_and_resume_continues(tmp_path):
     runs = offline_runs(run_dir)
     assert len(runs) == 2 and runs[0].run_id == runs[1].run_id == done["run_id"]
     assert first["run_id"] == done["run_id"]
+    assert runs[0].display_name == runs[1].display_name == first["name"] == done["name"]
 
 
 SWEEP = [

@@ -53,7 +53,8 @@ def run_identity() -> tuple[str, str | None, list[str]]:
         return "default", None, []
     hc = HydraConfig.get()
     overrides = list(hc.overrides.task)
-    name = ",".join(overrides) or "default"
+    # `resume=true` continues a run: it is not part of its name (a resumed W&B run keeps its own).
+    name = ",".join(o for o in overrides if o.split("=", 1)[0] != "resume") or "default"
     group = (
         os.path.basename(os.path.normpath(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else None
     )
