@@ -25,6 +25,7 @@ CONF_DIR=/etc/slurm
 CONF=$CONF_DIR/slurm.conf
 LOG_DIR=/var/log/slurm
 PARTITION=${SLURM_LOCAL_PARTITION:-debug}
+MARK="# Written by scripts/slurm_local.sh"
 
 die() { echo "slurm_local: $*" >&2; exit 1; }
 
@@ -58,6 +59,13 @@ start_munge() {
   die "munged did not start"
 }
 
+not_ours() {
+  # Never touch a machine whose slurm.conf this script did not write (part of a real cluster).
+  if [ -f "$CONF" ] && ! head -n 1 "$CONF" | grep -q "^$MARK"; then
+    die "$CONF exists and was not written by this script: not touching it"
+  fi
+}
+
 write_conf() {
   local host node
   host=$(hostname -s)
@@ -66,7 +74,7 @@ write_conf() {
   [ -n "$node" ] || die "slurmd -C printed no node line"
   mkdir -p "$CONF_DIR" "$LOG_DIR" /var/spool/slurmctld /var/spool/slurmd
   cat >"$CONF" <<EOF
-# Written by scripts/slurm_local.sh: a one-node cluster (this host), daemons as root.
+$MARK: a one-node cluster (this host), daemons as root.
 ClusterName=bakeoff
 SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
@@ -99,6 +107,7 @@ running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
   need_root
+  not_ours
   install_packages
   start_munge
   write_conf
@@ -106,8 +115,10 @@ start() {
   running /run/slurmd.pid || slurmd
   # The node registers within seconds; an earlier "down" state is cleared on registration
   # (ReturnToService=2), and resumed explicitly in case it stayed drained.
-  for i in $(seq 60); do
-    state=$(sinfo -h -N -o %t 2>/dev/null | head -n 1 || true)
+  local i=0 deadline=$((SECONDS + 30))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    i=$((i + 1))
+    state=$(timeout 5 sinfo -h -N -o %t 2>/dev/null | head -n 1 || true)
     case "$state" in
       idle | mix | alloc) echo "slurm_local: up, node $(hostname -s) $state, partition $PARTITION"; return ;;
       down* | drain* | drng*) [ $((i % 5)) -eq 0 ] && scontrol update nodename="$(hostname -s)" state=resume 2>/dev/null || true ;;
@@ -120,9 +131,15 @@ start() {
 
 stop() {
   need_root
+  not_ours
   scontrol shutdown >/dev/null 2>&1 || true  # stops slurmctld and slurmd
   for pid in /run/slurmd.pid /run/slurmctld.pid; do
     running "$pid" && kill "$(cat "$pid")" 2>/dev/null || true
+  done
+  # slurmctld saves its state before it exits: wait, so that a `start` right after finds it gone
+  for _ in $(seq 100); do
+    running /run/slurmctld.pid || running /run/slurmd.pid || break
+    sleep 0.1
   done
   if [ -f /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
   echo "slurm_local: stopped"
