@@ -30,6 +30,7 @@ def test_ddp_spawn_unfreeze_keeps_replicas_equal_and_the_record_whole(tmp_path):
         "data.limit_test=32",
         "data.max_length=32",
         "callbacks.progress_bar=null",
+        "logger=csv",  # its test pass runs in fresh spawned processes: fit rows must survive
         "+callbacks.sums._target_=tests.recorders.ReplicaChecksums",
         f"+callbacks.sums.out={sums}",
         f"hydra.run.dir={tmp_path / 'run'}",
@@ -42,6 +43,12 @@ def test_ddp_spawn_unfreeze_keeps_replicas_equal_and_the_record_whole(tmp_path):
         assert len(e["sums"]) == 2 and e["sums"][0] == e["sums"][1], e  # replicas identical
     assert epochs[0]["trainable"] < epochs[1]["trainable"]  # the unfreeze happened
     assert epochs[0]["sums"] != epochs[1]["sums"]  # and the unfrozen backbone trained
+    import csv
+
+    with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["epoch"] for r in rows if r.get("val/f1_macro")} == {"0", "1"}  # fit's rows kept
+    assert any(r.get("test/f1_macro") for r in rows)  # and the spawned test pass added its own
 
     record = json.loads((tmp_path / "run" / "results.json").read_text())
     assert record["status"] == "completed" and record["resources"]["world_size"] == 2

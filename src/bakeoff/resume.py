@@ -11,7 +11,7 @@
   second Ctrl-C stops at once. Under `ddp_spawn` only the spawned workers have the handlers.
 - `completed_record` / `resume_checkpoint`: what `resume=true` does per job.
 - `wandb_run_id`: the W&B run id lives in the run dir, so a resumed job continues the same run.
-- `keep_csv_rows`: Lightning's CSV logger deletes an existing metrics.csv; a resumed run appends.
+- CSV rows of earlier epochs stay: `logger=csv` is `bakeoff.utils.csv_logger.AppendingCSVLogger`.
 """
 
 from __future__ import annotations
@@ -135,26 +135,3 @@ def wandb_run_id(run_dir: Path, resume: bool) -> tuple[str, bool]:
         run_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(run_id + "\n")
     return run_id, False
-
-
-def keep_csv_rows(loggers: list) -> None:
-    """Create CSV loggers' writers with an existing metrics.csv kept: new rows are appended."""
-    from lightning.pytorch.loggers import CSVLogger
-
-    kept = []
-    for lg in loggers:
-        if isinstance(lg, CSVLogger):
-            path = Path(lg.log_dir) / "metrics.csv"
-            if path.is_file():
-                aside = path.with_name("metrics.csv.resume")
-                path.replace(aside)
-                kept.append((lg, path, aside))
-    try:
-        for lg, _, _ in kept:
-            lg.experiment  # noqa: B018  (the writer is made now, with nothing to delete)
-    finally:
-        for lg, path, aside in kept:
-            aside.replace(path)
-            with path.open() as f:
-                header = f.readline().strip()
-            lg.experiment.metrics_keys = header.split(",") if header else []

@@ -43,7 +43,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     import lightning as L
 
-    from bakeoff.resume import keep_csv_rows, resume_checkpoint, wandb_run_id
+    from bakeoff.resume import resume_checkpoint, wandb_run_id
     from bakeoff.utils.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
@@ -57,9 +57,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     if wandb_id is not None:  # known from the start: an interrupted record names its run too
         record.run_id = wandb_id[0]
     # Loggers first: a W&B run starts in the background while the data and model are built.
-    loggers = build_loggers(cfg, wandb_id=wandb_id)
-    if resuming:
-        keep_csv_rows(loggers)  # earlier epochs' rows stay in metrics.csv
+    loggers = build_loggers(cfg, wandb_id=wandb_id)  # a CSV logger appends to earlier rows
     try:
         _build_fit_test(cfg, run_dir, record, loggers, ckpt_path)
     finally:
