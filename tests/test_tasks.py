@@ -96,24 +96,30 @@ def test_pair_task_refuses_single_texts():
 # -- end to end on GLUE-shaped fixtures -------------------------------------------------------
 
 
-def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
-    """`python train.py data=glue_mnli ...`: both dev sets reported, the monitor reads matched."""
+def train_cli(tmp_path, *overrides: str):
+    """`python train.py <overrides> logger=csv` with its run dir under tmp_path: (dir, record)."""
     import json
 
-    from tests.conftest import TINY, run_cli
+    from tests.conftest import run_cli
 
     out = tmp_path / "run"
     proc = run_cli(
         "train.py",
-        *glue_overrides("mnli", tmp_path / "glue"),
-        *TINY,
+        *overrides,
         "logger=csv",
         f"paths.root_dir={tmp_path}",
         f"hydra.run.dir={out}",
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    record = json.loads((out / "results.json").read_text())
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
+    """`python train.py data=glue_mnli ...`: both dev sets reported, the monitor reads matched."""
+    from tests.conftest import TINY
+
+    out, record = train_cli(tmp_path, *glue_overrides("mnli", tmp_path / "glue"), *TINY)
     assert record["status"] == "completed" and record["data"]["task"] == "pair_classification"
     assert record["data"]["label_names"] == ["entailment", "neutral", "contradiction"]
     assert record["data"]["n_val"] == 32 and record["data"]["n_val_extra"] == {"mismatched": 24}
@@ -165,27 +171,17 @@ def test_glue_metrics_match_sklearn_on_the_predictions(tiny_cfg, tmp_path, subse
 def test_stsb_regression_from_the_cli(tmp_path):
     """`python train.py data=glue_stsb ...`: Pearson/Spearman in results.json equal the ones
     computed by hand from its predictions file."""
-    import json
 
     from scipy.stats import pearsonr, spearmanr
 
-    from tests.conftest import run_cli
-
-    out = tmp_path / "run"
-    proc = run_cli(
-        "train.py",
+    out, record = train_cli(
+        tmp_path,
         *glue_overrides("stsb", tmp_path / "glue"),
         "model=tiny_bert",
-        "logger=csv",
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         "callbacks.progress_bar=null",
-        f"paths.root_dir={tmp_path}",
-        f"hydra.run.dir={out}",
-        cwd=ROOT,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    record = json.loads((out / "results.json").read_text())
     assert record["status"] == "completed" and record["data"]["task"] == "regression"
     assert record["monitor"]["metric"] == "val/pearson" and record["data"]["num_classes"] == 0
     rows = read_csv(out / record["paths"]["predictions"])
