@@ -34,10 +34,21 @@ from bakeoff.results.collect import (
     find_jobs,
     load,
     ordered_metric_columns,
+    record_field,
     runs_frame,
     split_list,
 )
 from bakeoff.results.pivot import pivot_markdown, pivot_table
+from bakeoff.results.reference import (
+    TOLERANCE_POINTS,
+    TOLERANCE_STD,
+    ReferenceComparison,
+    apply_map,
+    compare_reference,
+    load_reference,
+    reference_markdown,
+    write_reference,
+)
 from bakeoff.results.significance import ALPHA, add_significance, significance
 from bakeoff.results.tables import (
     FORMATS,
@@ -78,6 +89,9 @@ class Comparison:
     summary: list[str]
     pivot: pd.DataFrame | None = None
     files: list[Path] = field(default_factory=list)
+    reference: ReferenceComparison | None = (
+        None  # with `references`: the published cells beside ours
+    )
 
 
 def _summary(
@@ -126,6 +140,18 @@ def _histories(jobs: Sequence[Job], labels: Sequence[str]) -> dict[str, list[lis
     return histories
 
 
+def _styles(jobs: Sequence[Job], labels: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """config -> (backbone, fine-tune strategy) from the records, for the plots' colour/marker."""
+    styles: dict[str, tuple[str, str]] = {}
+    for job, label in zip(jobs, labels, strict=True):
+        model = record_field(job.record, "model.name")
+        strategy = record_field(job.record, "finetune.strategy") or record_field(
+            job.record, "finetune.name"
+        )
+        styles.setdefault(label, (str(model or ""), str(strategy or "")))
+    return styles
+
+
 def compare(
     dirs: str | Path | Iterable[str | Path],
     metric: str | None = None,
@@ -137,12 +163,19 @@ def compare(
     latex_caption: str | None = None,
     plots: bool = True,
     pivot_split: str = "test",
+    references: Sequence[str | Path] | None = None,
+    reference_map: Sequence[str] | None = None,
+    tolerance_points: float = TOLERANCE_POINTS,
+    tolerance_std: float = TOLERANCE_STD,
 ) -> Comparison:
     """Collect every job under `dirs`, build the leaderboard, and write it.
 
     Files go to `out_dir` (default: `<first dir>/comparison`): leaderboard.<fmt> for each of
     `formats` (md, csv, tex, html; None or [] writes no table), pivot_<field>.{md,csv} with
-    `pivot`, and *.png plots with `plots`. Raises NoRunsFoundError (a BakeoffError) when no job
+    `pivot`, and *.png plots with `plots`. With `references` (reference files or names in
+    conf/reference/), reference.<fmt>, reference_delta.png and with `pivot` reference_pivot.md:
+    the published cells beside ours (reference.py); `reference_map` renames PAPER=OURS.
+    Raises NoRunsFoundError (a BakeoffError) when no job
     is found, BakeoffError on a bad option.
     """
     paths = as_paths(dirs)
@@ -172,6 +205,12 @@ def compare(
     )
     out = Path(out_dir) if out_dir is not None else paths[0] / OUT_SUBDIR
     comparison.files = write_tables(comparison, out, formats, latex_caption)
+    if references:
+        loaded = apply_map([load_reference(r) for r in references], reference_map)
+        comparison.reference = compare_reference(jobs, loaded, tolerance_points, tolerance_std)
+        comparison.files += write_reference(
+            comparison.reference, out, formats or ["md"], pivot=bool(pivot)
+        )
     if pivot:
         column = f"{pivot_split}/{metric.split('/', 1)[1]}"
         comparison.pivot = pivot_table(jobs, runs, pivot, column, mode, group_fields)
@@ -186,7 +225,12 @@ def compare(
 
         try:
             comparison.files += plotting.plot_all(
-                table, _histories(jobs, labels), metric, out, best=best
+                table,
+                _histories(jobs, labels),
+                metric,
+                out,
+                best=best,
+                styles=_styles(jobs, labels),
             )
         except Exception as exc:  # a broken plot must not cost the tables already written
             log.warning("plots skipped: %s: %s", type(exc).__name__, exc)
@@ -224,6 +268,31 @@ def _parser() -> argparse.ArgumentParser:
         "--pivot-split", choices=list(SPLITS), default="test", help="metric split of the pivot"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the png plots")
+    parser.add_argument(
+        "--reference",
+        action="append",
+        metavar="FILE",
+        help="published table to set beside ours (a YAML file, or a name in conf/reference/); "
+        "repeatable. Adds paper, ours (mean ± std, n), Δ and a tolerance flag per cell",
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        metavar="PAPER=OURS",
+        help="with --reference: compare a paper's model or data set name against this one of ours",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE_POINTS,
+        help="with --reference: |Δ| within this many points is within tolerance (default 1)",
+    )
+    parser.add_argument(
+        "--tolerance-std",
+        type=float,
+        default=TOLERANCE_STD,
+        help="... or within this many std of our seeds, when larger (default 2)",
+    )
     return parser
 
 
@@ -241,6 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             latex_caption=args.latex_caption,
             plots=not args.no_plots,
             pivot_split=args.pivot_split,
+            references=args.reference,
+            reference_map=args.map,
+            tolerance_points=args.tolerance,
+            tolerance_std=args.tolerance_std,
         )
     except BakeoffError as exc:
         print(f"bakeoff-compare: error: {exc}", file=sys.stderr)
@@ -248,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_leaderboard(comparison)
     if comparison.pivot is not None and not comparison.pivot.empty:
         print(pivot_markdown(comparison.pivot, f"{args.pivot_split}/{comparison.metric[4:]}"))
+    if comparison.reference is not None:
+        print(reference_markdown(comparison.reference, pivot=bool(args.pivot)))
     for path in comparison.files:
         print(f"wrote {path}")
     return 0
