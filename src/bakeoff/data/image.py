@@ -74,27 +74,11 @@ class ImageData(TaskData):
     def __init__(self, *args, image_size: int | None = None, augment: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.image_size, self.augment = image_size, augment
-
-    # From the backbone's preprocessing: given when the DataModule is built, or set after
-    # `read()` (a run reads and checks its data before any weights load).
-    @property
-    def train_transform(self):
-        return self._transforms()[0]
-
-    @property
-    def eval_transform(self):
-        return self._transforms()[1]
-
-    def _transforms(self):
-        pp = self.preprocessing
-        if pp is None:
+        if self.preprocessing is None:
             raise DataError("ImageData needs the backbone's preprocessing")
-        if getattr(self, "_made_for", None) is not pp:
-            self._made = self._make_transforms(pp)
-            self._made_for = pp
-        return self._made
+        self.train_transform, self.eval_transform = self._transforms(self.preprocessing)
 
-    def _make_transforms(self, pp):
+    def _transforms(self, pp):
         size = self.image_size
         if size is None or tuple(pp.input_size[-2:]) == (size, size):
             return pp.train_transform, pp.eval_transform
