@@ -1,0 +1,66 @@
+"""`python train.py dry_run=true`: the run as configured, checked and measured, but not trained.
+
+It validates the config (bakeoff.validate), builds the data and the model exactly as a run
+does, and prints the resolved config, the size of each split, the parameter counts and the
+forward FLOPs per example. No Trainer, logger or checkpoint is made and no record is written, so
+a dry run never appears in a comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def dry_run(cfg: DictConfig) -> dict[str, Any]:
+    """Validate, build and measure; print what a run would train on. Returns the measurements."""
+    from bakeoff.validate import validate_config
+
+    validate_config(cfg)
+    print(OmegaConf.to_yaml(cfg, resolve=True), flush=True)
+    facts = measure(cfg)
+    print(describe(facts), flush=True)
+    return facts
+
+
+def measure(cfg: DictConfig) -> dict[str, Any]:
+    """Split sizes, parameters (all, and those training in the first epoch) and forward FLOPs
+    per example of the configured data and model."""
+    from bakeoff.models.module import TaskModule
+    from bakeoff.run import build_data
+    from bakeoff.utils.build import build
+    from bakeoff.utils.measure import forward_flops_per_sample
+
+    backbone = build(cfg.model.backbone)
+    datamodule = build_data(cfg, backbone.preprocessing())
+    datamodule.setup("fit")
+    module = TaskModule.from_config(cfg, datamodule, backbone)
+    groups = module.backbone_groups
+    first_epoch = module.strategy.trainable(0, len(groups))
+    trainable = sum(p.numel() for g, on in zip(groups, first_epoch, strict=True) if on for p in g)
+    trainable += sum(p.numel() for p in module.head.parameters())
+    return {
+        "model": cfg.model.name,
+        "data": cfg.data.name,
+        "sizes": {k[len("n_") :]: v for k, v in datamodule.sizes().items()},
+        "labels": len(datamodule.label_names),  # 0 for regression (one number per example)
+        "params_total": module.param_counts()["total"],
+        "params_trainable_first_epoch": trainable,
+        "flops_per_sample": forward_flops_per_sample(module, datamodule.probe_batch()),
+    }
+
+
+def describe(facts: dict[str, Any]) -> str:
+    sizes = ", ".join(f"{split} {n:,}" for split, n in facts["sizes"].items())
+    flops = facts["flops_per_sample"]
+    return "\n".join(
+        [
+            "dry run: nothing trained, no checkpoint or results.json written",
+            f"data {facts['data']}: {sizes} examples"
+            + (f"; {facts['labels']} labels" if facts["labels"] else ""),
+            f"model {facts['model']}: {facts['params_total']:,} params, "
+            f"{facts['params_trainable_first_epoch']:,} trainable in the first epoch",
+            f"forward FLOPs per example: {'unknown' if flops is None else f'{flops:.4g}'}",
+        ]
+    )

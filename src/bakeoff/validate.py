@@ -1,0 +1,445 @@
+"""One pass over a composed train config before anything heavy loads (no weights, no data).
+
+Each check returns the problems it finds, each worded `<key>: <what is wrong> (<choices or
+hint>)`; `validate_config` runs them all and raises one `ConfigProblems` listing every problem,
+which the entry points print as `error: ...` lines (exit 1, no traceback). What the checks read
+is the config itself, the classes its `_target_`s name, and for a Hugging Face backbone its
+config file (`max_position_embeddings`), never the weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from bakeoff.errors import BakeoffError, ConfigError
+
+log = logging.getLogger(__name__)
+
+Problems = list[str]
+
+# Metrics where lower is better; every other metric a task logs is higher-is-better.
+LOWER_IS_BETTER = ("loss", "mse")
+# An LR above this is legal but is a typo far more often than a choice: warned, not refused
+# (a run that diverges on it stops at its first non-finite loss).
+SUSPICIOUS_LR = 10.0
+# HF models whose position ids start after the padding index (RoBERTa's offset): they support
+# `max_position_embeddings - pad_token_id - 1` tokens.
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "data2vec-text")
+
+
+class ConfigProblems(ConfigError):
+    """Every problem the validation pass found; printed one `error:` line each."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = list(problems)
+        super().__init__("\nerror: ".join(self.problems))
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise `ConfigProblems` if the composed train config cannot make a sensible run."""
+    problems = check_missing(cfg)
+    if problems:  # the other checks would read the missing values
+        raise ConfigProblems(problems)
+    # A scikit-learn baseline (model.estimator, no backbone) has no epochs, steps, schedule or
+    # freezing, and checks its own monitored metric after its one fit (seconds).
+    baseline = cfg.model.get("backbone") is None
+    for check in BASELINE_CHECKS if baseline else CHECKS:
+        problems += check(cfg)
+    if problems:
+        raise ConfigProblems(problems)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The closest of `choices` to a misspelled `word`, if any is close."""
+    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_at_least(
+    cfg: DictConfig, key: str, low: int, what: str, optional: bool = False
+) -> Problems:
+    value = OmegaConf.select(cfg, key)
+    if value is None and optional:
+        return []
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        null = ", or null" if optional else ""
+        return [f"{key}: {value} is not {what} (an integer >= {low}{null})"]
+    return []
+
+
+def _fraction(cfg: DictConfig, key: str, low_open: bool = True, high_open: bool = True) -> Problems:
+    """A fraction in (0, 1) (or with closed ends); None is left to the option's meaning."""
+    value = OmegaConf.select(cfg, key)
+    if value is None:
+        return []
+    low_ok = _is_number(value) and (value > 0 if low_open else value >= 0)
+    high_ok = _is_number(value) and (value < 1 if high_open else value <= 1)
+    if not (low_ok and high_ok):
+        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+        return [f"{key}: {value} is not a fraction in {interval}"]
+    return []
+
+
+def _class(target: str | None) -> type | None:
+    """The class a `_target_` names (imported, not instantiated); None if it cannot be found."""
+    if not target:
+        return None
+    from hydra.utils import get_class
+
+    try:
+        return get_class(target)
+    except Exception:  # instantiation names it properly later
+        return None
+
+
+def _max_epochs(cfg: DictConfig) -> int | None:
+    """The run's epoch count when the config fixes one (None: bounded by steps or time)."""
+    epochs = OmegaConf.select(cfg, "trainer.max_epochs")
+    return epochs if isinstance(epochs, int) and epochs >= 1 else None
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+
+def check_missing(cfg: DictConfig) -> Problems:
+    """Mandatory values (`???`) nobody gave, e.g. data=csv without data.source.train."""
+    return [f"{key}: no value given (set {key}=...)" for key in sorted(OmegaConf.missing_keys(cfg))]
+
+
+def check_schema_keys(cfg: DictConfig, prefix: str = "") -> Problems:
+    """Keys a schema node does not have: added with `+key=value`, they would fail much later
+    (e.g. `+trainer.max_epoch=1` at the Trainer's construction) or be silently ignored."""
+    problems = []
+    schema = OmegaConf.get_type(cfg)
+    fields = (
+        [f.name for f in dataclasses.fields(schema)] if dataclasses.is_dataclass(schema) else None
+    )
+    where = prefix.rstrip(".") or "the run config"
+    for key in cfg:
+        full = f"{prefix}{key}"
+        if fields is not None and key not in fields:
+            near = did_you_mean(str(key), fields)
+            hint = f"did you mean {prefix}{near}?" if near else f"its keys: {', '.join(fields)}"
+            problems.append(f"{full}: not a key of {where} ({hint})")
+        elif not OmegaConf.is_missing(cfg, key) and isinstance(cfg[key], DictConfig):
+            problems += check_schema_keys(cfg[key], f"{full}.")
+    return problems
+
+
+def check_optim(cfg: DictConfig) -> Problems:
+    problems = []
+    for key in ("optim.lr", "optim.head_lr"):
+        lr = OmegaConf.select(cfg, key)
+        if lr is None and key == "optim.head_lr":  # null: the backbone's LR
+            continue
+        if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+            problems.append(f"{key}: {lr} is not a learning rate (a finite number > 0, e.g. 5e-5)")
+        elif lr > SUSPICIOUS_LR:
+            log.warning("%s=%g is far above fine-tuning learning rates (a typo?)", key, lr)
+    decay = cfg.optim.weight_decay
+    if not _is_number(decay) or not math.isfinite(decay) or decay < 0:
+        problems.append(f"optim.weight_decay: {decay} is not a weight decay (a number >= 0)")
+    return problems
+
+
+def check_data(cfg: DictConfig) -> Problems:
+    data = cfg.data
+    problems = _int_at_least(cfg, "data.batch_size", 1, "a batch size")
+    problems += _int_at_least(cfg, "data.eval_batch_size", 1, "a batch size")
+    problems += _int_at_least(cfg, "data.num_workers", 0, "a number of DataLoader workers")
+    for split in ("train", "val", "test"):
+        problems += _int_at_least(
+            cfg, f"data.limit_{split}", 1, "a number of examples", optional=True
+        )
+    source = data.get("source") or {}
+    val_given = source.get("val") is not None or source.get("val_split") is not None
+    if data.get("folds") is None and not val_given:  # the hold-out share is only used then
+        problems += _fraction(cfg, "data.val_fraction")
+    if "test_fraction" in source:
+        problems += _fraction(cfg, "data.source.test_fraction")
+    problems += check_folds(data.get("folds"), data.get("fold"))
+    return problems
+
+
+def check_folds(folds: Any, fold: Any) -> Problems:
+    if folds is None:
+        if fold is not None:
+            return [f"data.fold: {fold} is set but data.folds is not (set data.folds=k for k-fold)"]
+        return []
+    if not isinstance(folds, int) or folds < 2:
+        return [f"data.folds: {folds} is not a number of folds (an integer >= 2, or null)"]
+    if not isinstance(fold, int) or not 0 <= fold < folds:
+        return [
+            f"data.fold: {fold} is not a fold of data.folds={folds} (choose from 0..{folds - 1})"
+        ]
+    return []
+
+
+def check_trainer(cfg: DictConfig) -> Problems:
+    trainer = cfg.trainer
+    problems = []
+    epochs, steps = trainer.max_epochs, trainer.max_steps
+    if epochs is not None and epochs != -1 and epochs < 1:
+        problems.append(
+            f"trainer.max_epochs: {epochs} trains nothing (an integer >= 1; -1 with "
+            "trainer.max_steps=N for a run bounded by steps)"
+        )
+    if steps != -1 and steps < 1:
+        problems.append(f"trainer.max_steps: {steps} trains nothing (-1: no step limit, or >= 1)")
+    min_epochs = trainer.min_epochs
+    if min_epochs is not None and _max_epochs(cfg) is not None and min_epochs > epochs:
+        problems.append(
+            f"trainer.min_epochs: {min_epochs} is more than trainer.max_epochs={epochs} "
+            "(lower it, or raise trainer.max_epochs)"
+        )
+    problems += _int_at_least(cfg, "trainer.accumulate_grad_batches", 1, "a number of batches")
+    problems += _int_at_least(cfg, "trainer.log_every_n_steps", 1, "a number of steps")
+    every = trainer.check_val_every_n_epoch
+    problems += _int_at_least(
+        cfg, "trainer.check_val_every_n_epoch", 1, "a number of epochs", optional=True
+    )
+    if isinstance(every, int) and _max_epochs(cfg) is not None and every > epochs:
+        problems.append(
+            f"trainer.check_val_every_n_epoch: {every} never validates in a run of "
+            f"trainer.max_epochs={epochs}, so no checkpoint is selected on {cfg.monitor.metric} "
+            f"(set it <= {epochs})"
+        )
+    for split in ("train", "val", "test"):
+        problems += _batch_limit(cfg, f"trainer.limit_{split}_batches")
+    clip = trainer.gradient_clip_val
+    if clip is not None and (not _is_number(clip) or not math.isfinite(clip) or clip < 0):
+        problems.append(f"trainer.gradient_clip_val: {clip} is not a norm (a number >= 0, or null)")
+    return problems
+
+
+def _batch_limit(cfg: DictConfig, key: str) -> Problems:
+    """Lightning's limit_*_batches: a count (int >= 1) or a share of the batches (0, 1]."""
+    value = OmegaConf.select(cfg, key)
+    if value is None or isinstance(value, bool):
+        return []
+    if isinstance(value, int) and value >= 1 or isinstance(value, float) and 0 < value <= 1:
+        return []
+    return [f"{key}: {value} runs no batches (an integer >= 1, a fraction in (0, 1], or null)"]
+
+
+def check_schedule(cfg: DictConfig) -> Problems:
+    """The LR schedule is a function of the step out of the run's total: that total must be known."""
+    from bakeoff.models.schedules import SCHEDULES
+
+    sched = cfg.scheduler
+    problems = []
+    if sched.name not in SCHEDULES:
+        problems.append(
+            f"scheduler.name: '{sched.name}' is not a schedule (choose from {', '.join(SCHEDULES)})"
+        )
+    problems += _fraction(cfg, "scheduler.warmup_ratio", low_open=False)
+    problems += _fraction(cfg, "scheduler.min_lr_ratio", low_open=False, high_open=False)
+    trainer = cfg.trainer
+    if trainer.max_epochs == -1 and trainer.max_steps == -1 and not trainer.fast_dev_run:
+        problems.append(
+            "trainer.max_epochs: -1 (no epoch limit) leaves the number of steps unknown, and the "
+            f"LR schedule ({sched.name}: warm-up and decay over the run) needs it (set "
+            "trainer.max_steps=N as well, or trainer.max_epochs>=1)"
+        )
+    return problems
+
+
+def check_finetune(cfg: DictConfig) -> Problems:
+    """The strategy's options, and its milestones within the run: a milestone the run never
+    reaches leaves layers frozen that the user meant to train."""
+    from bakeoff.models.finetune import FreezeUnfreeze, Gradual
+
+    ft = cfg.finetune
+    problems = _fraction(cfg, "finetune.layer_decay", high_open=False)
+    factor = ft.unfreeze_lr_factor
+    if not _is_number(factor) or not math.isfinite(factor) or factor <= 0:
+        problems.append(f"finetune.unfreeze_lr_factor: {factor} is not an LR factor (a number > 0)")
+    strategy = _class(ft.get("_target_"))
+    epochs = _max_epochs(cfg)
+    if strategy is not None and issubclass(strategy, FreezeUnfreeze):
+        at = ft.unfreeze_at_epoch
+        if not isinstance(at, int) or at < 0:
+            problems.append(f"finetune.unfreeze_at_epoch: {at} is not an epoch (an integer >= 0)")
+        elif epochs is not None and at >= epochs:
+            fix = "finetune=linear_probe for a frozen backbone"
+            problems.append(_unreached("finetune.unfreeze_at_epoch", at, epochs, "backbone", fix))
+    if strategy is not None and issubclass(strategy, Gradual):
+        milestones = list(ft.milestones or [])
+        if not milestones:
+            problems.append("finetune.milestones: empty (list at least one epoch, e.g. [1, 2])")
+        for m in milestones:
+            if not isinstance(m, int) or m < 0:
+                problems.append(f"finetune.milestones: {m} is not an epoch (an integer >= 0)")
+            elif epochs is not None and m >= epochs:
+                fix = f"milestones below {epochs}"
+                problems.append(_unreached("finetune.milestones", m, epochs, "layers", fix))
+        problems += _int_at_least(
+            cfg, "finetune.groups_per_step", 1, "a number of layer groups", optional=True
+        )
+    return problems
+
+
+def _unreached(key: str, epoch: int, epochs: int, what: str, fix: str) -> str:
+    return (
+        f"{key}: epoch {epoch} is never reached in a run of trainer.max_epochs={epochs} "
+        f"(epochs 0..{epochs - 1}): the {what} it unfreezes would never train (set "
+        f"trainer.max_epochs>={epoch + 1}, or {fix})"
+    )
+
+
+def check_task_and_monitor(cfg: DictConfig) -> Problems:
+    """The task's options, and a monitored metric the task logs, watched in its direction."""
+    from bakeoff.utils.build import build
+
+    problems = _fraction(cfg, "model.head_dropout", low_open=False)
+    problems += _fraction(cfg, "task.head_dropout", low_open=False)
+    try:
+        task = build(cfg.task)
+    except BakeoffError as err:  # its own options: task.metrics, task.threshold ...
+        return [*problems, str(err)]
+    source = cfg.data.get("source") or {}
+    val_sets = ["val", *(f"val_{k}" for k in (source.get("extra_val") or {}))]
+    choices = [f"{s}/{m}" for s in val_sets for m in [*task.metric_names, "loss"]]
+    metric, mode = cfg.monitor.metric, cfg.monitor.mode
+    if metric not in choices:
+        # a higher bar than for keys: the shared "val/" prefix alone makes names look alike
+        near = did_you_mean(metric, choices, cutoff=0.8)
+        hint = f"did you mean {near}? " if near else ""
+        problems.append(
+            f"monitor.metric: '{metric}' is not logged by task {task.name} "
+            f"({hint}choose from {', '.join(choices)})"
+        )
+    if mode not in ("min", "max"):
+        problems.append(f"monitor.mode: '{mode}' is not a direction (choose from min, max)")
+    elif metric in choices:
+        lower = metric.rsplit("/", 1)[-1] in LOWER_IS_BETTER
+        if lower == (mode == "max"):
+            right = "min" if lower else "max"
+            better = "lower" if lower else "higher"
+            problems.append(
+                f"monitor.mode: '{mode}' would select the worst checkpoint on {metric}, where "
+                f"{better} is better (set monitor.mode={right})"
+            )
+    return problems
+
+
+def data_modality(cfg: DictConfig) -> str | None:
+    """ "text" or "image": which backbones the data's DataModule can feed (None: unknown)."""
+    from bakeoff.data.image import ImageData
+    from bakeoff.data.text import TextData
+
+    cls = _class(cfg.data.get("_target_"))
+    if cls is None:
+        return None
+    return "text" if issubclass(cls, TextData) else "image" if issubclass(cls, ImageData) else None
+
+
+def model_modality(backbone: Any) -> str | None:
+    cls = _class((backbone or {}).get("_target_"))
+    return getattr(cls, "modality", None) or None
+
+
+def models_of(modality: str) -> list[str]:
+    """The `model=` options whose backbone takes this modality."""
+    from pathlib import Path
+
+    from bakeoff.cli import CONF_DIR
+
+    names = []
+    for path in sorted(Path(CONF_DIR, "model").glob("*.yaml")):
+        if model_modality(OmegaConf.load(path).get("backbone")) == modality:
+            names.append(path.stem)
+    return names
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def check_modality(cfg: DictConfig) -> Problems:
+    model, data = model_modality(cfg.model.backbone), data_modality(cfg)
+    if model is None or data is None or model == data:
+        return []
+    return [
+        f"model: {cfg.model.name} is {_a(model)} model, but data={cfg.data.name} holds {data} "
+        f"data (choose {_a(data)} model: {', '.join(f'model={m}' for m in models_of(data))})"
+    ]
+
+
+def check_max_length(cfg: DictConfig) -> Problems:
+    """Text longer than the backbone's position table would fail in the first forward pass."""
+    length = cfg.data.get("max_length")
+    if data_modality(cfg) != "text" or length is None:
+        return []
+    if not isinstance(length, int) or length < 2:
+        return [f"data.max_length: {length} is not a token count (an integer >= 2, or null)"]
+    limit = position_limit(cfg.model.backbone)
+    if limit is not None and length > limit:
+        return [
+            f"data.max_length: {length} is more than model={cfg.model.name} supports "
+            f"({limit} tokens, from max_position_embeddings of its config) "
+            f"(set data.max_length<={limit})"
+        ]
+    return []
+
+
+def position_limit(backbone: Any) -> int | None:
+    """How many tokens a Hugging Face backbone can position, read from its config (never its
+    weights); None when unknown: not an HF model, not cached, or relative positions (DeBERTa)."""
+    from bakeoff.models.hf_backbone import HFBackbone
+
+    cls = _class((backbone or {}).get("_target_"))
+    if cls is None or not issubclass(cls, HFBackbone):
+        return None
+    config = _hf_config(backbone)
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int) or getattr(config, "position_biased_input", True) is False:
+        return None
+    if config.model_type in OFFSET_POSITIONS:
+        pad = config.pad_token_id if config.pad_token_id is not None else 1
+        return positions - pad - 1
+    return positions
+
+
+def _hf_config(backbone: Any):
+    from transformers import AutoConfig
+
+    from bakeoff.models.packaged import hf_local_path
+
+    if backbone.get("random_init"):
+        overrides = OmegaConf.to_container(backbone.get("config_overrides") or {}, resolve=True)
+        model_type = overrides.pop("model_type", None)
+        return AutoConfig.for_model(model_type, **overrides) if model_type else None
+    name = backbone.name_or_path
+    try:  # only what is on disk: the check never waits for a network
+        return AutoConfig.from_pretrained(hf_local_path(name) or name, local_files_only=True)
+    except (OSError, ValueError):
+        return None
+
+
+CHECKS: tuple[Callable[[DictConfig], Problems], ...] = (
+    check_schema_keys,
+    check_optim,
+    check_data,
+    check_trainer,
+    check_schedule,
+    check_finetune,
+    check_task_and_monitor,
+    check_modality,
+    check_max_length,
+)
+BASELINE_CHECKS: tuple[Callable[[DictConfig], Problems], ...] = (check_schema_keys, check_data)
