@@ -98,6 +98,8 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 # Jobs get SIGTERM, then SIGKILL after this many seconds (scancel, time limit, pre-emption).
 KillWait=30
+# A requeued job waits cred_expire seconds before it starts again (default 120).
+AuthInfo=cred_expire=15
 $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF

@@ -79,21 +79,33 @@ def test_sigterm_records_interrupted_and_resume_continues(tmp_path):
     out = proc.communicate(timeout=120)[0]
     assert proc.returncode == 128 + signal.SIGTERM, out
 
-    first = json.loads((run_dir / "results.json").read_text())
-    assert first["status"] == "interrupted", first["error"]
+    first, per_epoch, rows_before = interrupted_at_epoch_1(run_dir)
     assert "SIGTERM" in first["error"]
-    assert [h["epoch"] for h in first["history"]] == [0]
-    assert first["paths"]["best_ckpt"].endswith("epoch00.ckpt")
-    epoch, step, _ = ckpt_counters(ckpts / "last.ckpt")
-    assert epoch == 0 and step > 0
-    per_epoch = step
-    with open(run_dir / "csv" / "metrics.csv") as f:
-        rows_before = list(csv.DictReader(f))
-    assert rows_before
 
     proc = start(tmp_path, "name=sig", "resume=true", *SLOW_EPOCHS)
     out = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0, out
+    assert_continued(run_dir, first, per_epoch, rows_before)
+
+
+def interrupted_at_epoch_1(run_dir: Path) -> tuple[dict, int, list[dict]]:
+    """The interrupted record, steps per epoch and CSV rows of a SLOW_EPOCHS run stopped in
+    epoch 1 (after epoch 0 was validated)."""
+    record = json.loads((run_dir / "results.json").read_text())
+    assert record["status"] == "interrupted", record["error"]
+    assert [h["epoch"] for h in record["history"]] == [0]
+    assert record["paths"]["best_ckpt"].endswith("epoch00.ckpt")
+    epoch, step, _ = ckpt_counters(run_dir / "checkpoints" / "last.ckpt")
+    assert epoch == 0 and step > 0
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    return record, step, rows
+
+
+def assert_continued(run_dir: Path, first: dict, per_epoch: int, rows_before: list[dict]) -> None:
+    """A SLOW_EPOCHS run interrupted in epoch 1 went on from its last.ckpt to the end."""
+    ckpts = run_dir / "checkpoints"
     done = json.loads((run_dir / "results.json").read_text())
     assert done["status"] == "completed", done["error"]
     assert [h["epoch"] for h in done["history"]] == [0, 1]

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,58 @@ def test_ddp_with_two_slurm_tasks_keeps_replicas_equal_and_writes_one_record(
     (wandb_run,) = (run_dir / "wandb").glob("offline-run-*")
     assert wandb_run.name.endswith(record["run_id"])
     assert not list(run_dir.glob(".results.*.tmp"))
+
+
+def record_status(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / "results.json").read_text())["status"]
+    except (OSError, ValueError, KeyError):  # not there yet, or being replaced
+        return None
+
+
+@pytest.mark.slow
+def test_preempted_slurm_job_is_requeued_and_resumes_from_its_last_checkpoint(
+    slurm_cluster, tmp_path
+):
+    """USR2 (what submitit asks SLURM to send before the time limit, or a pre-emption by hand)
+    stops the job at a step boundary with an `interrupted` record; submitit requeues it and the
+    requeued job goes on from last.ckpt: same epoch and step counters, freeze state, W&B run."""
+    from tests.test_resume import SLOW_EPOCHS, assert_continued, interrupted_at_epoch_1, wait_for
+
+    sweep_dir = tmp_path / "sweep"
+    run_dir = sweep_dir / "0"
+    ckpts = run_dir / "checkpoints"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=slurm"]
+        + [*SLOW_EPOCHS, "hydra.launcher.timeout_min=20", f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: (ckpts / "epoch00.ckpt").is_file() and (ckpts / "last.ckpt").is_file(), proc
+        )
+        (job,) = job_ids(sweep_dir)
+        subprocess.run(["scancel", "--signal=USR2", job], check=True, timeout=30)
+        wait_for(lambda: record_status(run_dir) == "interrupted", proc, timeout=120)
+        first, per_epoch, rows_before = interrupted_at_epoch_1(run_dir)
+        assert "SIGUSR2" in first["error"]
+        out = proc.communicate(timeout=600)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            subprocess.run(["scancel", "--name=train"], timeout=30)
+    assert proc.returncode == 0, out[-3000:]
+    assert "bakeoff leaderboard" in out
+    assert job_field(job, "Restarts") == "1" and job_field(job, "JobState") == "COMPLETED"
+    log = next((sweep_dir / ".submitit" / job).glob("*_log.out")).read_text()
+    assert "resume: SLURM requeued this job (restart 1)" in log
+    assert "SLURM auto-requeueing enabled" not in log  # one mechanism: submitit's
+    assert_continued(run_dir, first, per_epoch, rows_before)
 
 
 def test_unique_examples_keeps_each_test_example_once():

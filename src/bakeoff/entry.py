@@ -57,9 +57,18 @@ def train_task(cfg: DictConfig) -> float | None:
     try:
         record = run(cfg)
     except RunInterrupted as err:
-        # The whole process was asked to stop (a sweep too): record written, exit 128 + signal.
         log.error("%s (record: %s)", err, cfg.paths.output_dir)
-        raise SystemExit(err.exit_code) from None
+        from bakeoff.resume import REQUEUE_SIGNALS, in_submitit_job, requeue_submitit_job
+
+        if not in_submitit_job():
+            # The whole process was asked to stop (a sweep too): exit 128 + signal.
+            raise SystemExit(err.exit_code) from None
+        # A SLURM job of a sweep: a requeue signal re-submits it (the process exits there);
+        # otherwise the job ends here, so that the launcher gets its result and the sweep goes
+        # on; the end-of-sweep summary lists it, and resume=true finishes it.
+        if err.signum in REQUEUE_SIGNALS:
+            requeue_submitit_job(err.signum)
+        return None
     except Exception as err:
         message = f"{type(err).__name__}: {err}" if not isinstance(err, BakeoffError) else str(err)
         if _in_multirun():

@@ -101,12 +101,16 @@ def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequ
 
     if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
-    return build(
+    from bakeoff.resume import no_lightning_requeue
+
+    trainer = build(
         cfg.trainer,
         callbacks=list(callbacks),
         logger=loggers or False,
         default_root_dir=str(run_dir),
     )
+    no_lightning_requeue(trainer)
+    return trainer
 
 
 def build_data(cfg: DictConfig, preprocessing):

@@ -28,16 +28,25 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     """Fit + test one configuration in `paths.output_dir`. Always writes `results.json`.
 
     With `resume=true` a job whose record says completed is not run again (its record is
-    returned), and one with a `checkpoints/last.ckpt` continues from it.
+    returned), and one with a `checkpoints/last.ckpt` continues from it. A job that SLURM
+    requeued (after a pre-emption signal, see bakeoff.resume) resumes the same way.
     """
-    if cfg.get("resume"):
-        from bakeoff.resume import completed_record
+    if _resuming(cfg):
+        from bakeoff.resume import completed_record, requeued
 
+        if requeued():
+            log.info("resume: SLURM requeued this job (restart %d)", requeued())
         done = completed_record(Path(cfg.paths.output_dir))
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
             return done
     return recorded(cfg, _fit_and_test)
+
+
+def _resuming(cfg: DictConfig) -> bool:
+    from bakeoff.resume import requeued
+
+    return bool(cfg.get("resume")) or requeued() > 0
 
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
@@ -48,7 +57,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
 
     L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.ckpt_path
-    if cfg.get("resume") and ckpt_path is None:
+    if ckpt_path is None and _resuming(cfg):
         ckpt_path = resume_checkpoint(run_dir)
         log.info("resume: %s", f"from {ckpt_path}" if ckpt_path else "no last.ckpt, from scratch")
     resuming = ckpt_path is not None
