@@ -323,35 +323,12 @@ def test_glue_script_end_to_end_on_fixtures(tmp_path):
     assert "(wants roberta glue_rte: no completed run)" in proc.stdout
 
 
-def _conll_fixture(folder: Path) -> None:
-    import datasets
-
-    from tests.test_token_classification import CONLL_TAGS, sentences
-
-    features = datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "tokens": datasets.Sequence(datasets.Value("string")),
-            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL_TAGS)),
-        }
-    )
-    folder.mkdir(parents=True)
-    for split, n in (("train", 32), ("validation", 16), ("test", 16)):
-        data = sentences(n, seed=len(split))
-        ds = datasets.Dataset.from_dict(
-            {
-                "id": [str(i) for i in range(n)],
-                "tokens": [w for w, _ in data],
-                "ner_tags": [[CONLL_TAGS.index(t) for t in tags] for _, tags in data],
-            },
-            features=features,
-        )
-        ds.to_parquet(str(folder / f"{split}.parquet"))
-
-
 @pytest.mark.slow
 def test_conll_script_end_to_end_on_fixtures(tmp_path):
-    _conll_fixture(tmp_path / "conll2003")
+    from tests.test_token_classification import write_conll2003_parquet
+
+    sizes = {"train": 32, "validation": 16, "test": 16}
+    write_conll2003_parquet(tmp_path / "conll2003", sizes)
     out = tmp_path / "out"
     args = ["--models", "tiny_bert", "--seeds", "1", "--lrs", "1e-3", "--out", str(out)]
     args += ["--map", "BERT-BASE=tiny_bert", f"data.source.path={tmp_path / 'conll2003'}"]

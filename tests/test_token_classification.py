@@ -295,8 +295,9 @@ def test_jsonl_and_parquet_list_columns(tmp_path):
         datamodule(tmp_path, *args, f"data.source.test={tmp_path / 'uneven.jsonl'}")
 
 
-def test_hf_source_with_the_conll2003_columns_and_splits(tmp_path):
-    """data=conll2003 against a local copy with the hub data set's features and split names."""
+def write_conll2003_parquet(folder: Path, sizes: dict[str, int]) -> Path:
+    """A local copy of eriktks/conll2003: its features (ClassLabel tags in the hub's order) and
+    split names, one Parquet file per split, `sizes[split]` sentences each."""
     import datasets
 
     features = datasets.Features(
@@ -306,9 +307,8 @@ def test_hf_source_with_the_conll2003_columns_and_splits(tmp_path):
             "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL_TAGS)),
         }
     )
-    folder = tmp_path / "conll2003"
-    folder.mkdir()
-    for split, n in (("train", 10), ("validation", 4), ("test", 5)):
+    folder.mkdir(parents=True)
+    for split, n in sizes.items():
         data = sentences(n, seed=len(split))
         ds = datasets.Dataset.from_dict(
             {
@@ -319,6 +319,14 @@ def test_hf_source_with_the_conll2003_columns_and_splits(tmp_path):
             features=features,
         )
         ds.to_parquet(str(folder / f"{split}.parquet"))
+    return folder
+
+
+def test_hf_source_with_the_conll2003_columns_and_splits(tmp_path):
+    """data=conll2003 against a local copy with the hub data set's features and split names."""
+    folder = write_conll2003_parquet(
+        tmp_path / "conll2003", {"train": 10, "validation": 4, "test": 5}
+    )
     cfg = compose(tmp_path, "data=conll2003")
     assert cfg.task.name == "token_classification" and cfg.monitor.metric == "val/f1"
     assert (cfg.data.source.text_column, cfg.data.source.label_column) == ("tokens", "ner_tags")
