@@ -102,6 +102,12 @@ class FinetuneConfig:
     unfreeze_lr_factor: float = 1.0  # LR multiplier for backbone groups that start frozen
     layer_decay: float = 1.0  # 1.0: no decay; combines with every strategy
     train_bn: bool = False  # keep frozen BatchNorm layers in eval (running stats fixed)
+    # Backbone frozen for the whole run and deterministic inputs: compute its features once per
+    # split and train the head on them (bakeoff.models.feature_cache)
+    cache_features: bool = True
+    # The head's LR under this strategy, in place of optim.head_lr (None: optim.head_lr). A probe
+    # trains the head alone and wants a larger one than a head beside a training backbone.
+    head_lr: float | None = None
 
 
 @dataclass

@@ -132,6 +132,9 @@ class TaskData(L.LightningDataModule):
         self.fixed_label_names = label_names  # a trained model's class order (eval, predict)
         self.label_names: list[str] = []
         self.datasets: dict[str, Dataset] = {}
+        # A frozen backbone's pooled features per split: when set (models/feature_cache.py), the
+        # loaders serve these in the same batches and order instead of the inputs.
+        self.features: dict[str, Dataset] = {}
 
     # -- subclasses ---------------------------------------------------------------------------
     def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
@@ -241,14 +244,18 @@ class TaskData(L.LightningDataModule):
 
     def _loader(self, split: str, batch_size: int, shuffle: bool, **kwargs) -> DataLoader:
         pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
+        dataset, collate = self.datasets[split], kwargs.pop("collate_fn", self.collate)
+        if split in self.features:
+            dataset, collate = self.features[split], self.features[split].collate
         return DataLoader(
-            self.datasets[split],
+            dataset,
             batch_size=batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
             pin_memory=pin,
             persistent_workers=self.num_workers > 0,
-            **{"collate_fn": self.collate, **kwargs},
+            collate_fn=collate,
+            **kwargs,
         )
 
     def train_dataloader(self) -> DataLoader:

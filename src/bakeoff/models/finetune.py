@@ -31,6 +31,8 @@ class FinetuneStrategy:
         unfreeze_lr_factor: float = 1.0,
         layer_decay: float = 1.0,
         train_bn: bool = False,
+        cache_features: bool = True,
+        head_lr: float | None = None,
     ) -> None:
         if not 0.0 < layer_decay <= 1.0:
             raise ValueError(f"finetune.layer_decay must be in (0, 1], got {layer_decay}")
@@ -41,6 +43,8 @@ class FinetuneStrategy:
         self.unfreeze_lr_factor = unfreeze_lr_factor
         self.layer_decay = layer_decay
         self.train_bn = train_bn
+        self.cache_features = cache_features  # read by models/feature_cache.py
+        self.head_lr = head_lr  # the strategy's own head LR (linear_probe), else optim.head_lr
 
     def trainable(self, epoch: int, n: int) -> list[bool]:
         raise NotImplementedError

@@ -45,6 +45,10 @@ class TaskModule(L.LightningModule):
         self.backbone_groups = self.backbone.layer_groups()
         self.trainable_history: list[dict[str, int]] = []
         self.compiled_at_epoch: int | None = None  # set by FreezeSchedule when model.compile
+        # Set by FeatureCache when no backbone group trains in this run: the backbone then stays
+        # in eval mode, and the head may train on its cached features ("computed" / "read").
+        self.backbone_frozen = False
+        self.feature_cache_status: str | None = None
         self._metrics_logged: set[str] = set()  # stages whose metrics were logged this epoch
         # One metric collection and loss per stage; extra validation sets (MNLI mismatched) have
         # their own, logged as val_<name>/<metric>.
@@ -83,13 +87,24 @@ class TaskModule(L.LightningModule):
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        if "features" in batch:  # the frozen backbone's cached output (models/feature_cache.py)
+            return self.head(batch["features"])
         return self.head(self.task.features(self.backbone, batch))
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if mode and not self.strategy.train_bn:
+        if mode and self.backbone_frozen:  # frozen for the whole run: no dropout in it either
+            self.backbone.eval()
+        elif mode and not self.strategy.train_bn:
             set_batchnorm_eval(self.backbone)
         return self
+
+    def configure_callbacks(self):
+        from bakeoff.models.feature_cache import FeatureCache
+
+        if any(isinstance(c, FeatureCache) for c in self.trainer.callbacks):
+            return []  # attached by an earlier fit or test of this trainer
+        return [FeatureCache()]
 
     def param_counts(self) -> dict[str, int]:
         params = list(self.backbone.parameters()) + list(self.head.parameters())
@@ -187,6 +202,10 @@ class TaskModule(L.LightningModule):
         for i, params in enumerate(self.backbone_groups):
             add(params, optim["lr"] * self.strategy.lr_scale(i, n), f"backbone_{i}")
         head_lr = optim["head_lr"] if optim.get("head_lr") is not None else optim["lr"]
+        if self.strategy.head_lr is not None:  # e.g. linear_probe's own, larger head LR
+            if not self.strategy.head_lr > 0:
+                raise ConfigError(f"finetune.head_lr must be > 0, got {self.strategy.head_lr}")
+            head_lr = self.strategy.head_lr
         add(list(self.head.parameters()), head_lr, "head")
         assert sum(len(g["params"]) for g in groups) == len(named)  # every param in one group
         return groups
