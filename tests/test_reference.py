@@ -189,6 +189,8 @@ def test_cli_writes_reference_tables_pivot_and_heatmap(tmp_path, capsys):
     for name in ("reference.md", "reference.csv", "reference.tex", "reference.html"):
         assert (out / name).is_file()
     assert (out / "reference_delta.png").stat().st_size > 0
+    tex = (out / "reference.tex").read_text()
+    assert r"$\Delta$" in tex and "Δ" not in tex and "−" not in tex  # plain LaTeX compiles it
     pivot = (out / "reference_pivot.md").read_text()
     assert "| bert-base-cased |" in pivot and "84.0 / 83.91 (+0.1)" in pivot
     # the DistilBERT table's BERT-base-cased row matches the same runs: its own row

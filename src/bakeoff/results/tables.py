@@ -167,6 +167,9 @@ _LATEX_SPECIAL = {
     ">": r"$>$",
     "|": r"$|$",
     "—": "--",
+    "Δ": r"$\Delta$",  # reference tables (reference.py): Δ = ours − paper
+    "−": "-",
+    "·": r"$\cdot$",
 }
 _LATEX_PATTERN = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 
