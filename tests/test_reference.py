@@ -389,3 +389,23 @@ def test_vision_script_end_to_end_on_fixtures(tmp_path):
     assert "No run matched any reference cell" in proc.stdout
     assert "mobilenetv2 oxford_pets full (1 configuration(s))" in proc.stdout
     assert "mobilenetv2 oxford_pets linear_probe (1 configuration(s))" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        # the others differ only in path and columns (checked where they compose)
+        ("cifar100", "uoft-cs/cifar100"),
+        ("flowers102", "Donghyun99/Oxford-Flower-102"),
+    ],
+)
+def test_vision_data_configs_fail_clearly_offline(tmp_path, monkeypatch, data, path):
+    from bakeoff.errors import DataError
+    from bakeoff.utils.build import build
+    from tests.conftest import compose
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    cfg = compose(tmp_path, f"data={data}", "model=mobilenetv2")
+    assert cfg.data.name == data and cfg.task.name == "classification"
+    with pytest.raises(DataError, match=f"could not load HF dataset '{path}'.*Offline choices"):
+        build(cfg.data.source).load()
