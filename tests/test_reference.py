@@ -394,7 +394,7 @@ def test_vision_script_end_to_end_on_fixtures(tmp_path):
 @pytest.mark.parametrize(
     ("data", "path"),
     [
-        # the others differ only in path and columns (checked where they compose)
+        # cifar10 and oxford_pets take the same path (they compose in test_every_config.py)
         ("cifar100", "uoft-cs/cifar100"),
         ("flowers102", "Donghyun99/Oxford-Flower-102"),
     ],
