@@ -76,12 +76,14 @@ def mean_score(sums: np.ndarray, n: int) -> np.ndarray:
 def f1_from_counts(sums: np.ndarray, n: int = 0) -> np.ndarray:
     """F1 = 2 tp / (2 tp + fp + fn) from summed (tp, fp, fn) counts (sums[..., 0:3]).
 
-    Nothing to find and nothing found (all counts 0) is a perfect 1.0.
+    Nothing to find and nothing found (all counts 0) is 0, seqeval's rule and that of the logged
+    metric (bakeoff.tasks.metrics.f1_from_counts), so the leaderboard's delta and the reported
+    metric agree on every resample.
     """
     tp, fp, fn = sums[..., 0], sums[..., 1], sums[..., 2]
     denominator = 2 * tp + fp + fn
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), 1.0)
+        return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), 0.0)
 
 
 # A statistic of a test set computed from the column sums of its per-example values, so that a
