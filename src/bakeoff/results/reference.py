@@ -32,7 +32,9 @@ REFERENCE_DIR = Path(__file__).resolve().parents[3] / "conf" / "reference"
 TOLERANCE_POINTS = 1.0  # |Δ| up to this many points (the paper's unit) is within tolerance
 TOLERANCE_STD = 2.0  # ... or up to this many standard deviations of our seeds, if larger
 CELL_KEYS = ("model", "dataset", "split", "metric", "value", "citation")
-WITHIN, OUTSIDE, NOT_RUN = "within", "OUTSIDE", "not run"
+WITHIN, OUTSIDE = "within", "OUTSIDE"
+# Columns of the reference table that are names, not numbers (left-aligned in markdown)
+TEXT_COLUMNS = ("reference", "model", "dataset", "split", "metric", "flag", "selected config")
 
 
 class ReferenceError(BakeoffError):
@@ -445,10 +447,10 @@ def reference_markdown(result: ReferenceComparison, pivot: bool = False) -> str:
     lines = ["# bakeoff vs published results", ""]
     lines += [f"- {s}" for s in sources_text(result)] + [""]
     if not result.empty:
-        lines += [markdown_table(display_frame(result)), ""]
+        lines += [markdown_table(display_frame(result), TEXT_COLUMNS), ""]
         if pivot:
             lines += ["## Backbone x data set: ours / paper (Δ; ! outside tolerance)", ""]
-            lines += [markdown_table(pivot_frame(result)), ""]
+            lines += [markdown_table(pivot_frame(result), ["model"]), ""]
     lines += [legend_text(result), ""]
     lines += unmatched_text(result)
     return "\n".join(lines).rstrip() + "\n"
@@ -494,7 +496,7 @@ def write_reference(
         stem = out / "reference_pivot"
         frame = pivot_frame(result)
         stem.with_suffix(".md").write_text(
-            markdown_table(frame) + "\n\n" + legend_text(result) + "\n"
+            markdown_table(frame, ["model"]) + "\n\n" + legend_text(result) + "\n"
         )
         frame.to_csv(stem.with_suffix(".csv"), index=False)
         written += [stem.with_suffix(".md"), stem.with_suffix(".csv")]

@@ -140,8 +140,10 @@ def _md_cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    numeric = {c for c in frame.columns if c not in ("", "config", "status", "vs best")}
+def markdown_table(frame: pd.DataFrame, text_columns: Sequence[str] = ()) -> str:
+    """Numbers right-aligned; the leaderboard's name columns and `text_columns` left-aligned."""
+    text = {"", "config", "status", "vs best", *text_columns}
+    numeric = {c for c in frame.columns if c not in text}
     header = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---:" if c in numeric else "---" for c in frame.columns) + "|"
     rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(False)]
