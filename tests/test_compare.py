@@ -310,7 +310,11 @@ def test_cli_second_dir_and_out(sweep, tmp_path):
     assert (
         main([str(sweep), str(other), "--out", str(out), "--format", "md,csv", "--no-plots"]) == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "leaderboard.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "inputs.json",
+        "leaderboard.csv",
+        "leaderboard.md",
+    ]
     assert "model=z" in (out / "leaderboard.md").read_text()
 
 

@@ -29,8 +29,15 @@ def load_run_config(ckpt_path: str | Path) -> DictConfig:
     path = Path(ckpt_path).expanduser()
     if not path.is_file():
         raise ConfigError(f"ckpt_path: checkpoint not found: {path.resolve()}")
-    stored = torch.load(path, map_location="cpu", weights_only=True)
-    if "bakeoff_config" not in stored:
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a text file, a truncated download, another framework's pickle
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(
+            f"ckpt_path: {path} is not a readable checkpoint ({type(err).__name__}: {first[:160]}); "
+            "give a .ckpt from a run's checkpoints/ folder"
+        ) from None
+    if not isinstance(stored, dict) or "bakeoff_config" not in stored:
         raise ConfigError(f"ckpt_path: {path} was not written by bakeoff (no run config inside)")
     return OmegaConf.create(stored["bakeoff_config"])
 

@@ -9,7 +9,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from bakeoff.data.image import IMAGE_EXTENSIONS
-from bakeoff.data.sources import READERS
+from bakeoff.data.sources import READERS, read_table
 from bakeoff.errors import DataError
 
 
@@ -27,7 +27,7 @@ def read_inputs(spec: str, modality: str, column: str | None) -> tuple[list[Any]
             raise DataError(f"input: no images ({', '.join(IMAGE_EXTENSIONS)}) under {path}")
         return [str(f) for f in files], [str(f) for f in files]
     if path.is_file() and path.suffix.lower() in READERS:
-        df = READERS[path.suffix.lower()](path)
+        df = read_table(path, "input")
         if column not in df.columns:
             raise DataError(
                 f"input_column='{column}' is not a column of {path}; its columns are: "
@@ -35,7 +35,20 @@ def read_inputs(spec: str, modality: str, column: str | None) -> tuple[list[Any]
             )
         texts = df[column].fillna("").astype(str).tolist()
         return texts, [str(i) for i in range(len(texts))]
+    if looks_like_path(spec):  # a mistyped file name must not be classified as a text
+        raise DataError(
+            f"input: no file {path.resolve()} (input= is read as a file when it looks like a "
+            f"path: no spaces and a {', '.join(READERS)} extension or a folder in it)"
+        )
     return [spec], ["0"]  # a string to classify
+
+
+def looks_like_path(spec: str) -> bool:
+    """A string meant as a file: no whitespace, and a table/image extension or a `/` in it."""
+    if not spec or any(c.isspace() for c in spec):
+        return False
+    suffix = Path(spec).suffix.lower()
+    return suffix in READERS or suffix in IMAGE_EXTENSIONS or "/" in spec or "\\" in spec
 
 
 def predict(cfg: DictConfig) -> Path:

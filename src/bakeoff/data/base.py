@@ -13,8 +13,9 @@ reported as `file:line: message`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightning as L
@@ -23,7 +24,18 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from bakeoff.data.splits import split_indices
-from bakeoff.errors import DataError
+from bakeoff.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+# What `data.on_bad_rows` may say about rows without a label, with an empty text, or with an
+# image that cannot be decoded: drop them (counted, logged, recorded in results.json) or fail.
+BAD_ROW_POLICIES = ("drop", "error")
+BAD_ROW_REASONS = {
+    "no_label": "without a label",
+    "empty_text": "with an empty text",
+    "unreadable_image": "with an unreadable image",
+}
 
 
 @dataclass
@@ -35,6 +47,9 @@ class RawSplit:
     # text files). None where lines mean nothing (Parquet, HF datasets): messages name the row.
     path: str | None = None
     lines: Sequence[Any] | None = None
+    # Rows of the file that could not be used, by reason (`no_label`, `empty_text`,
+    # `unreadable_image`): where each was ("line 7", "row 3", an image path).
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
     def subset(self, indices: Sequence[int]) -> RawSplit:
         """These examples only, provenance kept."""
@@ -119,10 +134,22 @@ class TaskData(L.LightningDataModule):
         preprocessing: Any = None,
         task: Any = None,
         label_names: list[str] | None = None,
+        on_bad_rows: str = "drop",
     ) -> None:
         super().__init__()
         if task is None:
             raise DataError(f"data '{name}' needs its task (bakeoff.tasks): none was given")
+        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"data.{key} must be a whole number >= 1, got {value!r}")
+        if on_bad_rows not in BAD_ROW_POLICIES:
+            raise ConfigError(
+                f"data.on_bad_rows='{on_bad_rows}' is not one of {', '.join(BAD_ROW_POLICIES)}"
+            )
+        self.on_bad_rows = on_bad_rows
+        # split -> reason -> rows dropped (recorded in results.json as data.bad_rows)
+        self.bad_rows: dict[str, dict[str, int]] = {}
+        self.raw: dict[str, RawSplit] | None = None
         self.name, self.source, self.preprocessing, self.task = name, source, preprocessing, task
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
@@ -156,9 +183,17 @@ class TaskData(L.LightningDataModule):
     def sizes(self) -> dict[str, int]:
         return {f"n_{k}": len(v) for k, v in self.datasets.items()}
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.datasets:
-            return
+    def read(self) -> dict[str, RawSplit]:
+        """Read every split, check it, encode its labels and choose the train/val examples:
+        all without the backbone's preprocessing, so a run can call it before weights load.
+
+        Everything that can be wrong with the data itself fails here, as one DataError naming
+        the file: a missing split, rows without a label or text under `on_bad_rows=error`, a
+        split left empty, items the task cannot take, fewer than two classes, val/test classes
+        the train split lacks, too few rows for the hold-out or folds. Idempotent.
+        """
+        if self.raw is not None:
+            return self.raw
         raw: dict[str, RawSplit] = self.source.load()
         for split in ("train", "test"):
             if split not in raw:
@@ -172,49 +207,125 @@ class TaskData(L.LightningDataModule):
                     )
                 )
         for split, part in raw.items():
+            self._handle_bad_rows(split, part)
             self.task.check_items(part.items, f"the {split} split")
             if self.task.word_level:
                 check_word_labels(part)
         # A source may fix the class order (e.g. Fashion-MNIST's published ids); a checkpoint
         # fixes its own; else the task derives it from the train labels.
-        self.label_names = self.task.label_names(
-            raw["train"].labels, self.fixed_label_names or getattr(self.source, "label_names", None)
-        )
+        try:
+            self.label_names = self.task.label_names(
+                raw["train"].labels,
+                self.fixed_label_names or getattr(self.source, "label_names", None),
+            )
+        except LabelError:
+            raise
+        except DataError as err:  # e.g. one class only: say which file
+            raise DataError(f"{raw['train'].path or 'the train split'}: {err}") from None
+        self.targets = self._targets(raw)
+        self.split_indices = self._split(raw, self.targets["train"])
+        self.raw = raw
+        return raw
 
-        def targets(split: str) -> list:
-            part = raw[split]
+    def _handle_bad_rows(self, split: str, part: RawSplit) -> None:
+        """Count (and log) or refuse the rows the source could not use; an emptied split fails."""
+        where = part.path or f"the {split} split"
+        if part.dropped:
+            counts = {reason: len(rows) for reason, rows in part.dropped.items()}
+            self.bad_rows[split] = counts
+            what = " and ".join(
+                f"{n} row(s) {BAD_ROW_REASONS.get(reason, reason)} "
+                f"({', '.join(part.dropped[reason][:3])}{', ...' if n > 3 else ''})"
+                for reason, n in counts.items()
+            )
+            if self.on_bad_rows == "error":
+                raise DataError(
+                    f"{where}: {what}; data.on_bad_rows=error refuses them "
+                    "(fix the file, or data.on_bad_rows=drop skips and counts them)"
+                )
+            log.warning("%s: dropped %s; data.on_bad_rows=error makes this an error", where, what)
+        if len(part.labels) == 0:
+            reasons = (
+                f": every row was dropped ({', '.join(f'{n} {r}' for r, n in self.bad_rows[split].items())})"
+                if part.dropped
+                else ""
+            )
+            raise DataError(f"{where}: the {split} split has no usable rows{reasons}")
+
+    def _targets(self, raw: dict[str, RawSplit]) -> dict[str, list]:
+        """Each split's labels as the task's targets; a label the task rejects names its line."""
+        out = {}
+        for split, part in raw.items():
             try:
-                return self.task.encode(part.labels, self.label_names, f"the {split} split")
+                out[split] = self.task.encode(part.labels, self.label_names, f"the {split} split")
             except LabelError as err:
                 raise DataError(f"{part.locate(err.example, err.token)}: {err.message}") from None
+            except DataError as err:  # e.g. classes the train split never has: say which file
+                raise DataError(f"{part.path or f'the {split} split'}: {err}") from None
+        return out
 
-        train_targets = targets("train")
-        idx = split_indices(
-            self.task.stratify(train_targets),
-            n_val_given=len(raw["val"].labels) if "val" in raw else None,
-            val_fraction=self.val_fraction,
-            split_seed=self.split_seed,
-            folds=self.folds,
-            fold=self.fold,
-            limit_train=self.limit_train,
-            limit_val=self.limit_val,
-            n_train=len(train_targets),
-        )
-        self.split_indices = idx
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        raw = self.read()
+        targets, idx = self.targets, self.split_indices
         val_split = "val" if idx.val_given else "train"
         self.datasets["train"] = self.make_dataset(
-            raw["train"], train_targets, idx.train, train=True
+            raw["train"], targets["train"], idx.train, train=True
         )
         self.datasets["val"] = self.make_dataset(
-            raw[val_split], targets(val_split), idx.val, train=False
+            raw[val_split], targets[val_split], idx.val, train=False
         )
         for split in sorted(k for k in raw if k.startswith("val_")):
             self.datasets[split] = self.make_dataset(
-                raw[split], targets(split), self._prefix(raw[split], self.limit_val), train=False
+                raw[split], targets[split], self._prefix(raw[split], self.limit_val), train=False
             )
         self.datasets["test"] = self.make_dataset(
-            raw["test"], targets("test"), self._prefix(raw["test"], self.limit_test), train=False
+            raw["test"], targets["test"], self._prefix(raw["test"], self.limit_test), train=False
         )
+
+    def _split(self, raw: dict[str, RawSplit], train_targets: list) -> Any:
+        """Train/val indices; a train split too small for the requested hold-out or folds is
+        a DataError naming the file and the keys, not scikit-learn's ValueError."""
+        n = len(train_targets)
+        try:
+            idx = split_indices(
+                self.task.stratify(train_targets),
+                n_val_given=len(raw["val"].labels) if "val" in raw else None,
+                val_fraction=self.val_fraction,
+                split_seed=self.split_seed,
+                folds=self.folds,
+                fold=self.fold,
+                limit_train=self.limit_train,
+                limit_val=self.limit_val,
+                n_train=n,
+            )
+        except ValueError as err:
+            asked = (
+                f"data.folds={self.folds}"
+                if self.folds
+                else f"data.val_fraction={self.val_fraction}"
+            )
+            raise DataError(
+                f"{raw['train'].path or 'the train split'}: {n} rows are too few for {asked} "
+                f"({err}); give a validation file (data.source.val=...), more rows, or "
+                "another data.val_fraction / data.folds"
+            ) from None
+        if len(idx.train) == 0 or len(idx.val) == 0:
+            empty = "train" if len(idx.train) == 0 else "val"
+            raise DataError(
+                f"{raw['train'].path or 'the train split'}: {n} rows leave the {empty} split empty "
+                "(data.val_fraction, data.limit_train / limit_val): give more rows or a "
+                "validation file (data.source.val=...)"
+            )
+        if len(idx.train) < self.batch_size:
+            log.warning(
+                "the train split has %d examples, fewer than data.batch_size=%d: one partial "
+                "batch per epoch",
+                len(idx.train),
+                self.batch_size,
+            )
+        return idx
 
     @staticmethod
     def _prefix(split: RawSplit, limit: int | None) -> np.ndarray:

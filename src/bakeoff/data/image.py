@@ -44,8 +44,12 @@ def to_rgb(item: Any) -> Image.Image:
                 return img.convert("RGB")
         item = item.get("path")
     if isinstance(item, (str, os.PathLike)):
-        with Image.open(item) as img:
-            return img.convert("RGB")
+        try:
+            with Image.open(item) as img:
+                return img.convert("RGB")
+        except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for broken files
+            # changed since setup screened it (`unreadable_images`): name it rather than PIL
+            raise DataError(f"cannot read image {item}: {err}") from None
     if isinstance(item, np.ndarray):
         item = Image.fromarray(item)
     return item if item.mode == "RGB" else item.convert("RGB")
@@ -74,11 +78,27 @@ class ImageData(TaskData):
     def __init__(self, *args, image_size: int | None = None, augment: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.image_size, self.augment = image_size, augment
-        if self.preprocessing is None:
-            raise DataError("ImageData needs the backbone's preprocessing")
-        self.train_transform, self.eval_transform = self._transforms(self.preprocessing)
 
-    def _transforms(self, pp):
+    # From the backbone's preprocessing: given when the DataModule is built, or set after
+    # `read()` (a run reads and checks its data before any weights load).
+    @property
+    def train_transform(self):
+        return self._transforms()[0]
+
+    @property
+    def eval_transform(self):
+        return self._transforms()[1]
+
+    def _transforms(self):
+        pp = self.preprocessing
+        if pp is None:
+            raise DataError("ImageData needs the backbone's preprocessing")
+        if getattr(self, "_made_for", None) is not pp:
+            self._made = self._make_transforms(pp)
+            self._made_for = pp
+        return self._made
+
+    def _make_transforms(self, pp):
         size = self.image_size
         if size is None or tuple(pp.input_size[-2:]) == (size, size):
             return pp.train_transform, pp.eval_transform
@@ -246,6 +266,45 @@ IMAGE_EXTENSIONS = (
 )
 
 
+def unreadable_image(path: str | Path) -> str | None:
+    """Why the image at `path` cannot be decoded (corrupt, truncated, not an image), else None.
+
+    Decodes the whole file (a truncated JPEG only fails there); JPEGs at reduced scale
+    (`draft`), which reads every block for a fraction of the work.
+    """
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (64, 64))
+            img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def unreadable_images(paths: list[str]) -> dict[str, str]:
+    """path -> why, for each image that cannot be decoded; checked on a few threads (PIL
+    releases the GIL while decoding)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not paths:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        reasons = list(pool.map(unreadable_image, paths))
+    return {p: why for p, why in zip(paths, reasons, strict=True) if why is not None}
+
+
+def without_unreadable(split: RawSplit) -> RawSplit:
+    """`split` without the examples whose image cannot be decoded; those are in
+    `dropped["unreadable_image"]` (the DataModule counts them, or fails under on_bad_rows=error)."""
+    bad = unreadable_images([str(item) for item in split.items])
+    if not bad:
+        return split
+    keep = [i for i, item in enumerate(split.items) if str(item) not in bad]
+    out = split.subset(keep)
+    out.dropped = {**split.dropped, "unreadable_image": [f"{p} ({why})" for p, why in bad.items()]}
+    return out
+
+
 class ImageFolderSource:
     """One folder per split, one sub-folder per class (`train_dir/<class>/<image>`).
 
@@ -271,7 +330,7 @@ class ImageFolderSource:
                 f"data.source.{split}_dir: no images in class sub-folders of {root} "
                 f"(expected {root}/<class>/<image>{IMAGE_EXTENSIONS[0]})"
             )
-        return RawSplit(items=paths, labels=labels)
+        return without_unreadable(RawSplit(items=paths, labels=labels, path=str(root)))
 
     def load(self) -> dict[str, RawSplit]:
         return {s: self._scan(s, d) for s, d in self.dirs.items() if d is not None}
@@ -326,3 +385,6 @@ class ImageTableSource(FileSource):
         df = df.copy()
         df[column] = [None if q is None else str(q) for q in paths]
         return df, where
+
+    def split(self, df, where: str) -> RawSplit:
+        return without_unreadable(super().split(df, where))

@@ -11,6 +11,7 @@ where each example is in it (`RawSplit.path`, `lines`), for messages. Image sour
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +21,60 @@ import pandas as pd
 from bakeoff.data.base import RawSplit
 from bakeoff.errors import DataError
 
+# extension -> reader(path, encoding); Parquet stores its own encoding (UTF-8).
 READERS = {
-    ".csv": lambda p: pd.read_csv(p),
-    ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-    ".jsonl": lambda p: pd.read_json(p, lines=True),
-    ".json": lambda p: pd.read_json(p),
-    ".parquet": lambda p: pd.read_parquet(p),
+    ".csv": lambda p, encoding="utf-8": pd.read_csv(p, encoding=encoding),
+    ".tsv": lambda p, encoding="utf-8": pd.read_csv(p, sep="\t", encoding=encoding),
+    ".jsonl": lambda p, encoding="utf-8": pd.read_json(p, lines=True, encoding=encoding),
+    ".json": lambda p, encoding="utf-8": pd.read_json(p, encoding=encoding),
+    ".parquet": lambda p, encoding="utf-8": pd.read_parquet(p),
 }
+
+
+def not_decodable(key: str, path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
+    return DataError(
+        f"{key}: {path} is not valid {encoding} text (byte {err.object[err.start]:#04x} at "
+        f"offset {err.start}): set data.source.encoding to the file's encoding, e.g. "
+        "data.source.encoding=latin-1 (or cp1252, utf-16), or save the file as UTF-8"
+    )
+
+
+def read_table(path: Path, key: str, encoding: str = "utf-8") -> pd.DataFrame:
+    """The table at `path` (format by extension); every way a file can be unusable is one
+    DataError naming the file, the config key that named it and the fix."""
+    import codecs
+
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{key}: cannot read '{path.name}': use one of {', '.join(READERS)}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(
+            f"data.source.encoding='{encoding}' is not a known text encoding "
+            "(e.g. utf-8, latin-1, cp1252, utf-16)"
+        ) from None
+    if path.stat().st_size == 0:
+        raise DataError(f"{key}: {path} is empty (0 bytes): give a file with a header and rows")
+    try:
+        df = reader(path, encoding)
+    except UnicodeDecodeError as err:
+        raise not_decodable(key, path, encoding, err) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{key}: {path} holds no table (only blank lines)") from None
+    except PermissionError:
+        raise DataError(f"{key}: cannot read {path}: permission denied") from None
+    except (ValueError, OSError, pd.errors.ParserError) as err:  # malformed CSV/JSON/Parquet
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(
+            f"{key}: cannot parse {path} as {path.suffix.lower()[1:].upper()}: {first}"
+        ) from None
+    if len(df) == 0:
+        raise DataError(
+            f"{key}: {path} has no rows"
+            + (f" (only the header: {', '.join(map(str, df.columns))})" if len(df.columns) else "")
+        )
+    return df
 
 
 def _is_list(value) -> bool:
@@ -44,7 +92,9 @@ def carve(split: RawSplit, fraction: float, seed: int) -> tuple[RawSplit, RawSpl
     n = len(split.labels)
     held = np.zeros(n, dtype=bool)
     held[np.random.default_rng(seed).permutation(n)[: max(1, round(fraction * n))]] = True
-    return split.subset(np.flatnonzero(~held)), split.subset(np.flatnonzero(held))
+    rest = split.subset(np.flatnonzero(~held))
+    rest.dropped = split.dropped  # the file's unusable rows, counted once
+    return rest, split.subset(np.flatnonzero(held))
 
 
 class TableSource:
@@ -130,7 +180,7 @@ class TableSource:
                     f"data.source.{key}='{missing[0]}' is not a column of {where}; "
                     f"its columns are: {', '.join(map(str, df.columns))}"
                 )
-        df = df.dropna(subset=[self.text_column, *checked["label_column"]])
+        df, dropped = self._drop_bad_rows(df, where, checked["label_column"])
         rows = df.index.tolist() if isinstance(df.index, pd.RangeIndex) else None
         texts = [
             [str(w) for w in t] if _is_list(t) else str(t) for t in df[self.text_column].tolist()
@@ -148,7 +198,40 @@ class TableSource:
                 [c for c, on in zip(self.label_column, row, strict=True) if on] for row in flags
             ]
         lines = self.lines(where, rows) if rows is not None else None
-        return RawSplit(items=texts, labels=labels, path=where, lines=lines)
+        return RawSplit(items=texts, labels=labels, path=where, lines=lines, dropped=dropped)
+
+    def _drop_bad_rows(
+        self, df: pd.DataFrame, where: str, label_columns: list[str]
+    ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+        """The rows that can be used, and where the others were, by reason: `no_label` (a
+        missing/NaN label), `empty_text` (a missing or blank text). The DataModule counts them
+        and, with `data.on_bad_rows=error`, refuses them."""
+        no_label = df[label_columns].isna().any(axis=1)
+        empty_text = ~no_label & df[self.text_column].map(_is_blank)
+        if not (no_label.any() or empty_text.any()):
+            return df, {}
+        dropped = {}
+        for reason, mask in (("no_label", no_label), ("empty_text", empty_text)):
+            positions = [i for i, bad in enumerate(mask.tolist()) if bad]
+            if positions:
+                lines = (
+                    self.lines(where, positions) if isinstance(df.index, pd.RangeIndex) else None
+                )
+                dropped[reason] = (
+                    [f"line {lines[i]}" for i in range(len(positions))]
+                    if lines is not None
+                    else [f"row {i}" for i in positions]
+                )
+        return df[~(no_label | empty_text)], dropped
+
+
+def _is_blank(value) -> bool:
+    """A text that says nothing: missing, NaN, or only whitespace; an empty list of words."""
+    if _is_list(value):
+        return len(value) == 0
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return isinstance(value, str) and not value.strip()
 
 
 class FileLines(Sequence):
@@ -158,8 +241,8 @@ class FileLines(Sequence):
     the csv module for CSV/TSV, so quoted cells that span lines are counted right.
     """
 
-    def __init__(self, path: Path, rows: Sequence[int]) -> None:
-        self.path, self.rows = path, list(rows)
+    def __init__(self, path: Path, rows: Sequence[int], encoding: str = "utf-8") -> None:
+        self.path, self.rows, self.encoding = path, list(rows), encoding
         self._starts: list[int] | None = None
 
     def __len__(self) -> int:
@@ -167,13 +250,13 @@ class FileLines(Sequence):
 
     def __getitem__(self, i):  # type: ignore[override]
         if self._starts is None:
-            self._starts = record_lines(self.path)
+            self._starts = record_lines(self.path, self.encoding)
         return self._starts[self.rows[i]]
 
 
-def record_lines(path: Path) -> list[int]:
+def record_lines(path: Path, encoding: str = "utf-8") -> list[int]:
     """The line each data record of a table file starts on (blank lines skipped, as pandas does)."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+    with path.open(newline="", encoding=encoding, errors="replace") as f:
         if path.suffix.lower() == ".jsonl":
             return [n for n, line in enumerate(f, 1) if line.strip()]
         reader = csv.reader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
@@ -211,9 +294,17 @@ class RDatasetsSource(TableSource):
 class FileSource(TableSource):
     """Local files, one per split; the format follows the extension (.csv .tsv .jsonl .json .parquet)."""
 
-    def __init__(self, train: str, test: str | None = None, val: str | None = None, **columns):
+    def __init__(
+        self,
+        train: str,
+        test: str | None = None,
+        val: str | None = None,
+        encoding: str = "utf-8",
+        **columns,
+    ):
         super().__init__(**columns)
         self.paths = {"train": train, "test": test, "val": val}
+        self.encoding = encoding  # of CSV/TSV/JSON(L) files (Parquet stores its own)
 
     def locations(self) -> dict[str, str | None]:
         return self.paths
@@ -223,16 +314,13 @@ class FileSource(TableSource):
         key = f"extra_val.{split[4:]}" if split.startswith("val_") else split
         if not p.is_file():
             raise DataError(f"data.source.{key}: file not found: {p.resolve()}")
-        reader = READERS.get(p.suffix.lower())
-        if reader is None:
-            raise DataError(
-                f"data.source.{key}: cannot read '{p.name}': use one of {', '.join(READERS)}"
-            )
-        return reader(p), str(p)
+        return read_table(p, f"data.source.{key}", self.encoding), str(p)
 
     def lines(self, where: str, rows: Sequence[int]) -> Sequence[int] | None:
         p = Path(where)
-        return FileLines(p, rows) if p.suffix.lower() in (".csv", ".tsv", ".jsonl") else None
+        if p.suffix.lower() not in (".csv", ".tsv", ".jsonl"):
+            return None
+        return FileLines(p, rows, self.encoding)
 
 
 class HFDatasetSource(TableSource):
@@ -313,10 +401,11 @@ class ConllSource:
         val: str | None = None,
         tag_column: int = -1,
         extra_val: dict[str, str] | None = None,
+        encoding: str = "utf-8",
     ) -> None:
         self.paths = {"train": train, "test": test, "val": val}
         self.paths |= {f"val_{k}": v for k, v in (extra_val or {}).items()}
-        self.tag_column = tag_column
+        self.tag_column, self.encoding = tag_column, encoding
 
     def load(self) -> dict[str, RawSplit]:
         return {
@@ -343,20 +432,23 @@ class ConllSource:
                 lines.append(sentence[2])
             sentence = ([], [], [])
 
-        with p.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                columns = line.split()
-                if not columns or columns[0] == "-DOCSTART-":
-                    end_sentence()
-                    continue
-                if len(columns) < 2 or not -len(columns) <= self.tag_column < len(columns):
-                    raise DataError(
-                        f"{p}:{n}: expected a word and its tag (column {self.tag_column}) in "
-                        f"whitespace-separated columns, got {line.strip()!r}"
-                    )
-                sentence[0].append(columns[0])
-                sentence[1].append(columns[self.tag_column])
-                sentence[2].append(n)
+        try:
+            text = p.read_text(encoding=self.encoding)
+        except UnicodeDecodeError as err:
+            raise not_decodable(f"data.source.{key}", p, self.encoding, err) from None
+        for n, line in enumerate(io.StringIO(text), 1):
+            columns = line.split()
+            if not columns or columns[0] == "-DOCSTART-":
+                end_sentence()
+                continue
+            if len(columns) < 2 or not -len(columns) <= self.tag_column < len(columns):
+                raise DataError(
+                    f"{p}:{n}: expected a word and its tag (column {self.tag_column}) in "
+                    f"whitespace-separated columns, got {line.strip()!r}"
+                )
+            sentence[0].append(columns[0])
+            sentence[1].append(columns[self.tag_column])
+            sentence[2].append(n)
         end_sentence()
         if not words:
             raise DataError(f"data.source.{key}: no sentences in {p}")

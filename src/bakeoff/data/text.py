@@ -16,6 +16,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from bakeoff.data.base import RawSplit, TaskData
 from bakeoff.data.token_cache import tokenize
+from bakeoff.errors import DataError
 
 # Whole splits are tokenized once, in setup, by the Rust tokenizer's threads (0.6 s -> 0.35 s for
 # 4000 reviews on 2 cores). DataLoader workers fork later but only pad, never tokenize, so its
@@ -104,11 +105,24 @@ class TextData(TaskData):
         self.max_length, self.group_by_length = max_length, group_by_length
         self.cache_dir = cache_dir  # tokenized splits on disk (None: tokenize every time)
         self.cached_splits = 0  # how many splits came from the cache (for results.json)
-        tokenizer = self.preprocessing.tokenizer
-        self.tokenizer = tokenizer
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.fill = {"input_ids": self.pad_id, "word_ids": -1}  # padding value per key (else 0)
         self.tokens = {"real": 0, "padded": 0}  # counted by collate: the padded-token fraction
+
+    # The backbone's tokenizer, from `preprocessing`: given when the DataModule is built, or set
+    # after `read()` (a run reads and checks its data before any weights load).
+    @property
+    def tokenizer(self):
+        if self.preprocessing is None:
+            raise DataError(f"data '{self.name}' needs the backbone's tokenizer: none was given")
+        return self.preprocessing.tokenizer
+
+    @property
+    def pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return pad if pad is not None else 0
+
+    @property
+    def fill(self) -> dict[str, int]:
+        return {"input_ids": self.pad_id, "word_ids": -1}  # padding value per key (else 0)
 
     def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
         items = [split.items[int(i)] for i in indices]

@@ -56,6 +56,10 @@ class NoRunsFoundError(BakeoffError):
     """The given dirs hold no run record and no Hydra job dir."""
 
 
+class UnreadableRecordError(BakeoffError):
+    """A results.json that is not a whole JSON record (truncated, edited)."""
+
+
 @dataclass
 class Job:
     """One job dir: its record (or, while it runs, what Hydra wrote before it started)."""
@@ -103,8 +107,15 @@ def _read_job(run_dir: Path) -> Job:
         return Job(run_dir, record, "running", note, hydra_overrides)
     try:
         record = json.loads(record_path.read_text())
+        if not isinstance(record, dict):
+            raise ValueError(f"a JSON {type(record).__name__}, not a record")
     except (OSError, ValueError) as exc:
-        return Job(run_dir, {}, "failed", f"unreadable {RECORD_NAME}: {exc}", hydra_overrides)
+        # Records are written whole (temp file + rename), so this one was cut or changed
+        # afterwards: comparing without it would silently change the selection.
+        raise UnreadableRecordError(
+            f"unreadable record {record_path}: {exc}. Rerun that job, or move its dir out of "
+            "the sweep to compare the others"
+        ) from None
     overrides = record.get("overrides")
     overrides = [str(o) for o in overrides] if isinstance(overrides, list) else hydra_overrides
     return Job(

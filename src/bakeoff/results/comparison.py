@@ -38,6 +38,7 @@ from bakeoff.results.collect import (
     runs_frame,
     split_list,
 )
+from bakeoff.results.outputs import fingerprint, publish, stage
 from bakeoff.results.pivot import pivot_markdown, pivot_table
 from bakeoff.results.reference import (
     TOLERANCE_POINTS,
@@ -73,6 +74,22 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 OUT_SUBDIR = "comparison"
+# compare()'s arguments that change what it writes: with the records, they decide whether an
+# earlier comparison in the same folder is replaced or kept (outputs.py)
+COMPARE_OPTIONS = (
+    "metric",
+    "mode",
+    "group_fields",
+    "formats",
+    "pivot",
+    "pivot_split",
+    "latex_caption",
+    "plots",
+    "references",
+    "reference_map",
+    "tolerance_points",
+    "tolerance_std",
+)
 
 
 @dataclass
@@ -203,7 +220,8 @@ def compare(
         best=best,
         summary=_summary(table, runs, metric, mode, best, shared),
     )
-    out = Path(out_dir) if out_dir is not None else paths[0] / OUT_SUBDIR
+    final = Path(out_dir) if out_dir is not None else paths[0] / OUT_SUBDIR
+    out = stage(final)  # written here, then moved into place whole (outputs.py)
     comparison.files = write_tables(comparison, out, formats, latex_caption)
     if references:
         loaded = apply_map([load_reference(r) for r in references], reference_map)
@@ -234,6 +252,9 @@ def compare(
             )
         except Exception as exc:  # a broken plot must not cost the tables already written
             log.warning("plots skipped: %s: %s", type(exc).__name__, exc)
+    options = {k: v for k, v in locals().items() if k in COMPARE_OPTIONS}
+    inputs = fingerprint([job.run_dir for job in jobs], options)
+    comparison.files = publish(out, final, inputs, comparison.files)
     return comparison
 
 

@@ -32,6 +32,8 @@ class DataInfo:
     n_test: int | None = None
     n_val_extra: dict[str, int] = field(default_factory=dict)  # extra validation sets by name
     cached_splits: int | None = None  # splits read back from the token cache
+    # split -> reason (no_label, empty_text, unreadable_image) -> rows dropped (data.on_bad_rows)
+    bad_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     padded_token_fraction: float | None = None
 
 

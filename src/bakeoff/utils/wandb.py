@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
 
 MODES = ("auto", "online", "offline", "disabled")
 # Logger targets that make a W&B run (bakeoff's own and Lightning's, by the names configs use).
@@ -19,9 +22,31 @@ WANDB_TARGETS = (
 def resolve_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"logger.wandb.mode must be one of {', '.join(MODES)}, got '{mode}'")
-    if mode != "auto":
-        return mode
-    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    if mode == "auto":
+        return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    if mode == "online" and not has_api_key():
+        # wandb would fail (or, on a terminal, wait at a login prompt): one warning, and the
+        # job (a whole sweep) runs on offline; `wandb sync` uploads the runs later.
+        log.warning(
+            "logger.wandb.mode=online but no W&B API key (WANDB_API_KEY or `wandb login`): "
+            "logging offline instead; `wandb sync <run dir>/wandb/offline-run-*` uploads it later"
+        )
+        return "offline"
+    return mode
+
+
+def has_api_key() -> bool:
+    """A W&B key in the environment or in ~/.netrc (where `wandb login` puts it)."""
+    import netrc
+    from urllib.parse import urlparse
+
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        return netrc.netrc().authenticators(host or "api.wandb.ai") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
 
 
 def preload_wandb(logger_cfg) -> None:
