@@ -65,6 +65,8 @@ class TaskModule(L.LightningModule):
             {f"{stage}_loss": MeanMetric(nan_strategy="disable") for stage in self.stages}
         )
         self.test_outputs: list[dict[str, Any]] = []
+        # (outputs, index and labels) of each test batch, on the device until the epoch ends
+        self._test_batches: list[tuple[Tensor, dict[str, Tensor]]] = []
 
     @classmethod
     def from_config(cls, cfg, datamodule, backbone: torch.nn.Module | None = None) -> TaskModule:
@@ -149,7 +151,10 @@ class TaskModule(L.LightningModule):
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         _, outputs = self._shared_step(batch, "test")
-        self.test_outputs.append(self.task.gather(outputs, batch))
+        # Kept on the device: a copy to the host here would wait for the device at every step.
+        # The task gathers them (to the CPU) once the loop is done, in on_test_epoch_end.
+        kept = {"index": batch["index"], "labels": batch["labels"]}
+        self._test_batches.append((outputs.detach(), kept))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The whole resolved run config (plain containers): eval/predict rebuild data from it.
@@ -157,10 +162,17 @@ class TaskModule(L.LightningModule):
             checkpoint["bakeoff_config"] = self.run_config
 
     def on_test_epoch_start(self) -> None:
-        self.test_outputs = []
+        self.test_outputs, self._test_batches = [], []
         self._metrics_logged.discard("test")
 
+    def on_fit_end(self) -> None:
+        # The loggers got the hyperparameters at fit start. Lightning logs them again at every
+        # later stage (the test after fit): the CSV logger rewrites hparams.yaml, ~15 ms.
+        self._log_hyperparams = False
+
     def on_test_epoch_end(self) -> None:
+        self.test_outputs = [self.task.gather(out, kept) for out, kept in self._test_batches]
+        self._test_batches = []
         # Under DDP every rank tested its shard (DistributedSampler, padded with repeats to
         # equal length): every rank gets all shards' outputs, each example once, so rank 0's
         # predictions file covers the whole test split.
