@@ -258,7 +258,7 @@ def test_dry_run_prints_every_job_with_its_overrides_and_gpu_hours(name, jobs, s
     assert "GPU-hours at an assumed 100 TFLOP/s" in proc.stdout
     for line in lines:
         assert f"experiment={name}" in line and " model=" in line and " data=" in line
-        assert " seed=" in line and ("optim.lr=" in line or "optim.head_lr=" in line)
+        assert " seed=" in line and ("optim.lr=" in line or "finetune.head_lr=" in line)
     if name == "glue_bert_roberta":  # RoBERTa's grid: 3 LRs x 2 batch sizes x 3 seeds per task
         roberta_rte = [line for line in lines if "model=roberta " in line and "glue_rte" in line]
         assert len(roberta_rte) == 18 and all("trainer.max_epochs=10" in x for x in roberta_rte)
@@ -273,8 +273,9 @@ def test_dry_run_gpu_hours_follow_from_flops():
     assert estimate_gpu_hours(job, {}, 100.0) == pytest.approx(expected)
     probe = ["model=resnet50", "data=oxford_pets", "finetune=linear_probe"]
     steps = {"trainer.max_steps": "20000", "data.batch_size": "256"}
+    # a probe: one forward pass over the 3312 train images (its features are cached)
     assert estimate_gpu_hours(probe, steps, 100.0) == pytest.approx(
-        2 * 4.1e9 * 1 * 20000 * 256 / 100e12 / 3600
+        2 * 4.1e9 * 3312 / 100e12 / 3600
     )
 
 
@@ -385,6 +386,10 @@ def test_vision_script_end_to_end_on_fixtures(tmp_path):
     records = list(out.rglob("results.json"))
     strategies = {json.loads(p.read_text())["finetune"]["strategy"] for p in records}
     assert strategies == {"full", "linear_probe"}
+    probe = next(
+        json.loads(p.read_text())["config"] for p in records if "linear_probe" in str(p.parent)
+    )
+    assert probe["finetune"]["head_lr"] == 0.01  # the grid's LR reaches the probe's head
     # the Kornblith file has no sourced cell yet: the comparison says so, row by row
     assert "No run matched any reference cell" in proc.stdout
     assert "mobilenetv2 oxford_pets full (1 configuration(s))" in proc.stdout

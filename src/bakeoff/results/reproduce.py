@@ -177,8 +177,9 @@ def sweeps(
                     fixed.append(f"trainer.max_epochs={epochs}")
                 if local is not None:
                     fixed += _local_files(local, data)
-                # A probe trains only the head: its LR is the one the grid varies.
-                lr_key = "optim.lr" if strategy == "full" else "optim.head_lr"
+                # A probe trains only the head, whose LR linear_probe sets itself
+                # (finetune.head_lr replaces optim.head_lr): that is the one the grid varies.
+                lr_key = "optim.lr" if strategy == "full" else "finetune.head_lr"
                 if strategy == "full":
                     fixed.append("optim.head_lr=${optim.lr}")  # one LR for the whole network
                 axes = {
@@ -228,7 +229,7 @@ TRAIN_EXAMPLES = {  # data config -> train examples (HF dataset cards; 90% where
     "flowers102": 1020,
 }
 GPU_TFLOPS = 100.0  # assumed sustained throughput: an A100 at ~1/3 of its 312 TFLOP/s bf16 peak
-TRAIN_FACTOR = {"full": 3.0, "linear_probe": 1.0}  # forward + backward = 3 forwards; probe: 1
+TRAIN_FACTOR = 3.0  # forward + backward = 3 forwards
 
 
 def _overrides(job: Sequence[str]) -> dict[str, str]:
@@ -244,11 +245,15 @@ def estimate_gpu_hours(job: Sequence[str], defaults: dict[str, str], tflops: flo
     else:
         forward = 2 * PARAMS.get(model, 110e6) * int(o.get("data.max_length", 128))
     examples = TRAIN_EXAMPLES.get(data, 10000)
+    if o.get("finetune") == "linear_probe":
+        # The frozen backbone's features are computed once per split and cached
+        # (linear_probe.cache_features); the linear head's own cost is negligible.
+        return forward * examples / (tflops * 1e12) / 3600
     if o.get("trainer.max_steps", "-1") not in ("-1", "null"):
         samples = int(o["trainer.max_steps"]) * int(o.get("data.batch_size", 32))
     else:
         samples = examples * int(o.get("trainer.max_epochs", 1) or 1)
-    flops = forward * TRAIN_FACTOR.get(o.get("finetune", "full"), 3.0) * samples
+    flops = forward * TRAIN_FACTOR * samples
     return flops / (tflops * 1e12) / 3600
 
 
@@ -278,8 +283,8 @@ def dry_run(plan: Plan, planned: Sequence[Sweep], tflops: float) -> float:
         f"{n} jobs in {len(planned)} sweeps; estimated {total:.1f} GPU-hours at an assumed "
         f"{tflops:g} TFLOP/s sustained (an A100 at ~1/3 of its bf16 peak). FLOPs: forward = "
         "2 x params x max_length tokens (text) or 2 x timm's GMACs at 224 px (vision); training "
-        "= 3 x forward (1 x for a linear probe) x samples (train examples x epochs, or steps x "
-        "batch); evaluation passes not counted."
+        "= 3 x forward x samples (train examples x epochs, or steps x batch); a linear probe: one "
+        "forward pass over the train examples (features cached); evaluation passes not counted."
     )
     return total
 
