@@ -31,6 +31,9 @@ class DataBase:
     limit_train: int | None = None
     limit_val: int | None = None
     limit_test: int | None = None
+    # rows without a label, with an empty text or an undecodable image: drop (counted, logged,
+    # recorded as data.bad_rows in results.json) or error (the run fails naming file and lines)
+    on_bad_rows: str = "drop"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from bakeoff.errors import BakeoffError, RunInterrupted
+from bakeoff.errors import BakeoffError, RunInterrupted, explain_out_of_memory
 from bakeoff.results.record import write_record
 from bakeoff.results.schema import Record
 
@@ -51,7 +51,10 @@ def new_record(cfg: DictConfig, run_dir: Path) -> Record:
 
 def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, Record], None]) -> dict[str, Any]:
     """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised."""
+    from bakeoff.results.record import check_writable
+
     run_dir = Path(cfg.paths.output_dir)
+    check_writable(run_dir)  # before anything runs: the record must be writable at the end
     record = new_record(cfg, run_dir)
     try:
         record.config = resolved(cfg)
@@ -65,9 +68,13 @@ def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, Record], None]) 
         raise
     except Exception as err:
         record.status = "failed"
-        record.error = f"{type(err).__name__}: {err}"
+        explained = explain_out_of_memory(err)  # the remedies, not only torch's message
+        shown = explained or err
+        record.error = f"{type(shown).__name__}: {shown}"
         if not isinstance(err, BakeoffError):
             record.traceback = traceback.format_exc()
+        if explained is not None:
+            raise explained from err
         raise
     finally:
         from bakeoff.utils.measure import peak_gpu_mem_mb, peak_rss_mb
@@ -102,12 +109,14 @@ def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequ
     if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
     from bakeoff.resume import no_lightning_requeue
+    from bakeoff.utils.checkpoint_io import AtomicCheckpointIO
 
     trainer = build(
         cfg.trainer,
         callbacks=list(callbacks),
         logger=loggers or False,
         default_root_dir=str(run_dir),
+        plugins=[AtomicCheckpointIO()],  # a killed run never leaves half a checkpoint
     )
     no_lightning_requeue(trainer)
     return trainer
@@ -131,6 +140,8 @@ def describe_data(record: Record, datamodule) -> None:
     }
     # splits read back from the token cache (data.cache_dir) instead of tokenized again
     record.data.cached_splits = getattr(datamodule, "cached_splits", None)
+    # rows the data had but the run could not use (data.on_bad_rows=drop), per split and reason
+    record.data.bad_rows = dict(getattr(datamodule, "bad_rows", {}))
 
 
 def stage_metrics(metrics: dict[str, Any], stage: str) -> dict[str, float]:
@@ -147,9 +158,11 @@ def format_cell(value: Any) -> str:
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Predictions as CSV: a header from the first row, cells formatted by `format_cell`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    """Predictions as CSV: a header from the first row, cells formatted by `format_cell`;
+    written atomically (a reader or a crash never sees half a file)."""
+    from bakeoff.utils.atomic import atomic_path
+
+    with atomic_path(path) as tmp, tmp.open("x", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         if rows:
             writer.writerow(list(rows[0]))

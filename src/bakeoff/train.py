@@ -91,8 +91,10 @@ def _build_fit_test(
     from bakeoff.utils.build import build as instantiate
     from bakeoff.utils.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
 
+    datamodule = build_data(cfg, None)
+    datamodule.read()  # the data's first read and all its checks, before any weights load
     backbone = instantiate(cfg.model.backbone)
-    datamodule = build_data(cfg, backbone.preprocessing())
+    datamodule.preprocessing = backbone.preprocessing()
     datamodule.setup("fit")
     describe_data(record, datamodule)
     module = TaskModule.from_config(cfg, datamodule, backbone)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundWandbLogger(WandbLogger):
@@ -32,7 +35,31 @@ class BackgroundWandbLogger(WandbLogger):
         try:
             WandbLogger.experiment.fget(self)
         except BaseException as err:  # re-raised by `started()` in the thread that asks
-            self._start_error = err
+            if not self._online_failed(err):
+                self._start_error = err
+                return
+            # An online run that cannot start (server unreachable, key refused) must not kill
+            # the job, or every job of a sweep: one warning, and the run is logged offline.
+            log.warning(
+                "W&B online run could not start (%s: %s): logging offline instead; "
+                "`wandb sync` uploads it later",
+                type(err).__name__,
+                str(err).strip().splitlines()[0] if str(err).strip() else "",
+            )
+            self._wandb_init["mode"] = "offline"
+            self._experiment = None
+            try:
+                WandbLogger.experiment.fget(self)
+            except BaseException as offline_err:
+                self._start_error = offline_err
+
+    def _online_failed(self, err: BaseException) -> bool:
+        """A W&B or network error of an online run (one an offline run cannot have)."""
+        if self._wandb_init.get("mode") in ("offline", "disabled"):
+            return False
+        import wandb
+
+        return isinstance(err, (wandb.Error, ConnectionError, TimeoutError, OSError))
 
     def started(self) -> None:
         """Wait for the background init, raise what it raised, send what was queued."""
