@@ -354,6 +354,7 @@ def test_run_fails_on_bad_data_before_the_backbone_is_built(tmp_path, monkeypatc
     assert header_only.read_text() == "text,label\n"
 
 
+@pytest.mark.slow  # a real training start-up (~20 s on 2 idle cores)
 def test_cli_bad_file_is_one_line_before_training_and_changes_nothing(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -20,7 +20,7 @@ import torch
 from bakeoff.errors import ConfigError, DataError, OutOfMemoryError, explain_out_of_memory
 from bakeoff.results.record import check_writable, read_record, write_record
 from bakeoff.utils.nonfinite import NonFiniteLossError
-from tests.conftest import ROOT, compose, run_cli
+from tests.conftest import ROOT, TINY, compose, run_cli
 
 
 def strict_json(path: Path):
@@ -46,25 +46,35 @@ def umask_022():
 # -- a loss that is not a number ------------------------------------------------------------------
 
 
-def test_nan_loss_fails_the_run_at_that_step_with_a_strict_json_record(tiny_cfg, tmp_path):
-    from bakeoff.train import run
-
-    cfg = tiny_cfg("optim.lr=1e30", "optim.head_lr=1e30", "logger=csv")
-    with pytest.raises(NonFiniteLossError) as failure:
-        run(cfg)
-    message = str(failure.value)
+@pytest.mark.slow  # a real training start-up (~20 s on 2 idle cores)
+def test_nan_loss_fails_the_run_at_that_step_with_a_strict_json_record(tmp_path):
+    # The real CLI: exit status 1, one line, no traceback (a diverged run is not a crash).
+    result = run_cli(
+        "train.py",
+        *TINY,
+        "optim.lr=1e30",
+        "optim.head_lr=1e30",
+        "logger=csv",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        cwd=ROOT,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
     # Step 1's loss is computed before any update; its 1e30 update makes step 2's loss inf/NaN.
-    assert re.search(r"from step 2 \(epoch 0\), learning rate 1e\+30;", message), message
-    assert "stopped after 1 such step(s) (callbacks.nonfinite_loss.patience=0)" in message
-    assert "optim.lr" in message and "gradient_clip_val" in message
-    run_dir = tmp_path / "run"
-    record = strict_json(run_dir / "results.json")  # no NaN / Infinity tokens
+    line = re.search(
+        r"error: training loss is not finite \(NaN or inf\) from step 2 .*", result.stderr
+    )
+    assert line, result.stderr
+    assert "(epoch 0), learning rate 1e+30; stopped after 1 such step(s)" in line.group()
+    assert "callbacks.nonfinite_loss.patience=0" in line.group() and "optim.lr" in line.group()
+    (record_path,) = (tmp_path / "logs").rglob("results.json")
+    record = strict_json(record_path)  # no NaN / Infinity tokens
     assert record["status"] == "failed"
     assert record["error"].startswith("NonFiniteLossError: training loss is not finite")
     assert record["traceback"] is None  # the message explains it: a user error
     # Stopped inside the first epoch (4 steps): never validated, no checkpoint written.
     assert record["history"] == [] and record["metrics"]["val"] == {}
-    assert not any((run_dir / "checkpoints").glob("epoch*.ckpt"))
+    assert not any((record_path.parent / "checkpoints").glob("epoch*.ckpt"))
 
 
 def test_nan_loss_patience_tolerates_that_many_steps_in_a_row(tiny_cfg):
