@@ -388,6 +388,10 @@ def test_predict_input_that_looks_like_a_missing_file_is_an_error_not_a_text(tmp
     table = tmp_path / "reviews.csv"
     table.write_text("text\nnice\nbad\n")
     assert read_inputs(str(table), "text", "text") == (["nice", "bad"], ["0", "1"])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text\ncafé\n".encode("latin-1"))
+    with pytest.raises(DataError, match=rf"input: {latin} is not valid utf-8 text .*save the file"):
+        read_inputs(str(latin), "text", "text")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")

@@ -32,9 +32,11 @@ READERS = {
 
 
 def not_decodable(key: str, path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
+    where = f"{key}: {path} is not valid {encoding} text (byte {err.object[err.start]:#04x} at "
+    if not key.startswith("data.source."):  # bakeoff-predict's input: no encoding option
+        return DataError(f"{where}offset {err.start}): save the file as UTF-8")
     return DataError(
-        f"{key}: {path} is not valid {encoding} text (byte {err.object[err.start]:#04x} at "
-        f"offset {err.start}): set data.source.encoding to the file's encoding, e.g. "
+        f"{where}offset {err.start}): set data.source.encoding to the file's encoding, e.g. "
         "data.source.encoding=latin-1 (or cp1252, utf-16), or save the file as UTF-8"
     )
 
