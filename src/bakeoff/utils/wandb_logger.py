@@ -24,6 +24,12 @@ class BackgroundWandbLogger(WandbLogger):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Lightning always passes `anonymous` (None when unset), and wandb warns on every run that
+        # the setting has no effect. `quiet`: no run history and summary panel at the end (the
+        # run's own summary has the numbers); where the run is saved is still printed.
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)
+        self._wandb_init.setdefault("settings", {"quiet": True})
         self._starting: threading.Thread | None = None
         self._start_error: BaseException | None = None
         self._queued: list[tuple[Callable, tuple]] = []
