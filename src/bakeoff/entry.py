@@ -49,6 +49,14 @@ def train_task(cfg: DictConfig) -> float | None:
     from bakeoff.utils.wandb import preload_wandb
 
     start_job()  # timing.startup_s counts from here (from process start for the first job)
+    if cfg.get("dry_run"):  # checked, built and measured, not trained: no logger, no record
+        from bakeoff.dry_run import dry_run
+
+        try:
+            dry_run(cfg)
+        except Exception as err:
+            _fail(err)  # a sweep of dry runs stops at its first bad job
+        return None
 
     preload_wandb(cfg.get("logger"))  # before the stack loads: see its docstring
     from bakeoff.train import run

@@ -108,6 +108,8 @@ class CompareOnMultirunEnd(Callback):
             quiet_sacct_warnings()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.get("dry_run"):  # the jobs trained and recorded nothing: nothing to compare
+            return
         sweep_dir = Path(config.hydra.sweep.dir)
         comparison = self.compare(sweep_dir)
         if comparison is not None and self.wandb:
