@@ -79,7 +79,14 @@ def test_cached_features_give_the_head_the_same_gradients(tiny_cfg):
 
 
 def fit(cfg, tmp_path, name: str):
+    """Fit and test as train.py does; `module.backbone_calls` counts the backbone's forwards."""
     dm, module = probe_parts(cfg)
+    module.backbone_calls = 0
+
+    def count(*_) -> None:
+        module.backbone_calls += 1
+
+    module.backbone.register_forward_hook(count)
     trainer = L.Trainer(
         max_epochs=cfg.trainer.max_epochs,
         accelerator="cpu",
@@ -106,6 +113,9 @@ def test_probe_on_cached_features_trains_as_the_backbone_would(tiny_cfg, tmp_pat
     cached, dm, cached_metrics = fit(tiny_cfg(*overrides), tmp_path, "cached")
     assert cached.feature_cache_status == "computed"
     assert set(dm.features) == {"train", "val", "test"}
+    # The backbone ran once per batch of each split (features), never in training or testing.
+    n_batches = sum(-(-len(dm.datasets[s]) // dm.eval_batch_size) for s in dm.features)
+    assert cached.backbone_calls == n_batches < plain.backbone_calls
     assert len(list((cache / "features").glob("*.pt"))) == 3
     # Same batches, order and steps: the heads end (nearly) equal, the metrics equal.
     cached_head = cached.head.state_dict()
@@ -117,6 +127,7 @@ def test_probe_on_cached_features_trains_as_the_backbone_would(tiny_cfg, tmp_pat
 
     again, _, _ = fit(tiny_cfg(*overrides, "finetune.head_lr=0.1"), tmp_path, "again")
     assert again.feature_cache_status == "read"  # same backbone and inputs: from disk
+    assert again.backbone_calls == 0
     seeded, _, _ = fit(tiny_cfg(*overrides, "seed=7"), tmp_path, "seeded")
     assert seeded.feature_cache_status == "computed"  # tiny_bert is random-init: new weights
 

@@ -3,7 +3,7 @@
 When no backbone layer group trains in any epoch of the run (`finetune=linear_probe`, or a
 schedule whose first unfreeze lies past `trainer.max_epochs`) and every split's inputs are
 deterministic (text; images with `data.augment=false`), the backbone's pooled features cannot
-change between epochs. `FeatureCache` computes them once per split at fit start (backbone in eval
+change between epochs. `FeatureCache` computes them once per split at fit setup (backbone in eval
 mode, no gradients, the trainer's precision), and the DataModule then serves batches of
 `{"features", "labels", "index"}` in place of the inputs: the same batches, order and seeds, and
 the same Lightning loop, metrics, record, predictions and checkpoint (which still holds the whole
@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,7 @@ def why_not_cached(module, datamodule) -> str | None:
 
 
 class FeatureCache(L.Callback):
-    """At fit start, when the backbone is frozen for the whole run: its features, once per split.
+    """At fit setup, when the backbone is frozen for the whole run: its features, once per split.
 
     Added by `TaskModule.configure_callbacks`; does nothing when a backbone group trains at some
     epoch. Sets `module.backbone_frozen` (the backbone then stays in eval mode) and the
@@ -195,12 +196,18 @@ class FeatureCache(L.Callback):
     def __init__(self) -> None:
         self.status: str | None = None
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # At setup, not at fit start: the optimizer's step count (estimated_stepping_batches)
+        # already builds the train loader that fit then uses, before on_fit_start.
+        if stage != "fit":
+            return
         n_groups = len(pl_module.backbone_groups)
         if not frozen_for_run(pl_module.strategy, n_groups, trainer.max_epochs):
             return
         pl_module.backbone_frozen = True
         pl_module.train(pl_module.training)  # the backbone to eval mode
+        # Lightning warns about modules in eval mode at the start of training: here, by design.
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
         datamodule = trainer.datamodule
         if hasattr(datamodule, "features"):
             datamodule.features = {}  # an earlier fit's features: its loaders serve inputs again
@@ -225,6 +232,8 @@ class FeatureCache(L.Callback):
                 path = root / f"{features_key(digest, backbone_config, precision, inputs)}.pt"
             values = read_features(path, n) if path is not None and path.exists() else None
             if values is None:
+                # The strategy moves the module to its device only after setup: here, for this.
+                pl_module.to(trainer.strategy.root_device)
                 loader = datamodule.eval_loader(split)
                 context = trainer.precision_plugin.forward_context
                 values = compute_features(pl_module, loader, n, context)
