@@ -218,8 +218,6 @@ class TaskData(L.LightningDataModule):
                 raw["train"].labels,
                 self.fixed_label_names or getattr(self.source, "label_names", None),
             )
-        except LabelError:
-            raise
         except DataError as err:  # e.g. one class only: say which file
             raise DataError(f"{raw['train'].path or 'the train split'}: {err}") from None
         self.targets = self._targets(raw)
@@ -245,11 +243,8 @@ class TaskData(L.LightningDataModule):
                 )
             log.warning("%s: dropped %s; data.on_bad_rows=error makes this an error", where, what)
         if len(part.labels) == 0:
-            reasons = (
-                f": every row was dropped ({', '.join(f'{n} {r}' for r, n in self.bad_rows[split].items())})"
-                if part.dropped
-                else ""
-            )
+            counts = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
+            reasons = f": every row was dropped ({counts})" if counts else ""
             raise DataError(f"{where}: the {split} split has no usable rows{reasons}")
 
     def _targets(self, raw: dict[str, RawSplit]) -> dict[str, list]:
