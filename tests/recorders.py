@@ -118,6 +118,30 @@ class HostSyncCounter(L.Callback):
         self.out.write_text(json.dumps(result))
 
 
+class SpoilHead(L.Callback):
+    """At the start of epoch `at_epoch`, flips and scales the head's weights: from then on the
+    model is far worse than before (a run whose best epoch is not its last)."""
+
+    def __init__(self, at_epoch: int = 1, factor: float = -50.0) -> None:
+        self.at_epoch, self.factor = at_epoch, factor
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.at_epoch:
+            with torch.no_grad():
+                for p in pl_module.head.parameters():
+                    p.mul_(self.factor)
+
+
+class SaveFinal(L.Callback):
+    """Saves the weights as they are when fit ends, as a checkpoint eval.py can test."""
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        trainer.save_checkpoint(self.out)
+
+
 class ReplicaChecksums(L.Callback):
     """Every rank's parameter checksum at each epoch end, written by rank 0: DDP replicas that
     stop averaging some gradients (e.g. parameters unfrozen after DDP wrapped the model) drift."""
