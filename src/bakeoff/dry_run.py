@@ -12,12 +12,19 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from bakeoff.errors import ConfigError
+
 
 def dry_run(cfg: DictConfig) -> dict[str, Any]:
     """Validate, build and measure; print what a run would train on. Returns the measurements."""
     from bakeoff.validate import validate_config
 
     validate_config(cfg)
+    if cfg.model.get("backbone") is None:
+        raise ConfigError(
+            f"dry_run: model={cfg.model.name} is a scikit-learn baseline, with no backbone to "
+            "build or measure (its fit takes seconds: run it without dry_run)"
+        )
     print(OmegaConf.to_yaml(cfg, resolve=True), flush=True)
     facts = measure(cfg)
     print(describe(facts), flush=True)
@@ -52,15 +59,20 @@ def measure(cfg: DictConfig) -> dict[str, Any]:
 
 
 def describe(facts: dict[str, Any]) -> str:
+    """Exact counts, each followed by its rounded form (22,566,146 params (22.6M))."""
+    from bakeoff.utils.summary import count
+
     sizes = ", ".join(f"{split} {n:,}" for split, n in facts["sizes"].items())
     flops = facts["flops_per_sample"]
+    total, trainable = facts["params_total"], facts["params_trainable_first_epoch"]
     return "\n".join(
         [
             "dry run: nothing trained, no checkpoint or results.json written",
             f"data {facts['data']}: {sizes} examples"
             + (f"; {facts['labels']} labels" if facts["labels"] else ""),
-            f"model {facts['model']}: {facts['params_total']:,} params, "
-            f"{facts['params_trainable_first_epoch']:,} trainable in the first epoch",
-            f"forward FLOPs per example: {'unknown' if flops is None else f'{flops:.4g}'}",
+            f"model {facts['model']}: {total:,} params ({count(total)}), "
+            f"{trainable:,} trainable in the first epoch ({count(trainable)})",
+            "forward FLOPs per example: "
+            + ("unknown" if flops is None else f"{flops:.4g} ({count(round(flops))})"),
         ]
     )
