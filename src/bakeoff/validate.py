@@ -218,8 +218,8 @@ def check_trainer(cfg: DictConfig) -> Problems:
             f"trainer.max_epochs={epochs}, so no checkpoint is selected on {cfg.monitor.metric} "
             f"(set it <= {epochs})"
         )
-    for split in ("train", "val", "test"):
-        problems += _batch_limit(cfg, f"trainer.limit_{split}_batches")
+    # Only train: limit_val_batches=0 / limit_test_batches=0 are Lightning's way to skip those.
+    problems += _batch_limit(cfg, "trainer.limit_train_batches")
     clip = trainer.gradient_clip_val
     if clip is not None and (not _is_number(clip) or not math.isfinite(clip) or clip < 0):
         problems.append(f"trainer.gradient_clip_val: {clip} is not a norm (a number >= 0, or null)")
@@ -233,7 +233,7 @@ def _batch_limit(cfg: DictConfig, key: str) -> Problems:
         return []
     if isinstance(value, int) and value >= 1 or isinstance(value, float) and 0 < value <= 1:
         return []
-    return [f"{key}: {value} runs no batches (an integer >= 1, a fraction in (0, 1], or null)"]
+    return [f"{key}: {value} trains on no batches (an integer >= 1, a fraction in (0, 1], or null)"]
 
 
 def check_schedule(cfg: DictConfig) -> Problems:
@@ -259,8 +259,8 @@ def check_schedule(cfg: DictConfig) -> Problems:
 
 
 def check_finetune(cfg: DictConfig) -> Problems:
-    """The strategy's options, and its milestones within the run: a milestone the run never
-    reaches leaves layers frozen that the user meant to train."""
+    """The strategy's options; a warning for a milestone the run never reaches, which leaves
+    layers frozen that the user may have meant to train."""
     from bakeoff.models.finetune import FreezeUnfreeze, Gradual
 
     ft = cfg.finetune
@@ -276,7 +276,7 @@ def check_finetune(cfg: DictConfig) -> Problems:
             problems.append(f"finetune.unfreeze_at_epoch: {at} is not an epoch (an integer >= 0)")
         elif epochs is not None and at >= epochs:
             fix = "finetune=linear_probe for a frozen backbone"
-            problems.append(_unreached("finetune.unfreeze_at_epoch", at, epochs, "backbone", fix))
+            _warn_unreached("finetune.unfreeze_at_epoch", at, epochs, "backbone", fix)
     if strategy is not None and issubclass(strategy, Gradual):
         milestones = list(ft.milestones or [])
         if not milestones:
@@ -286,18 +286,26 @@ def check_finetune(cfg: DictConfig) -> Problems:
                 problems.append(f"finetune.milestones: {m} is not an epoch (an integer >= 0)")
             elif epochs is not None and m >= epochs:
                 fix = f"milestones below {epochs}"
-                problems.append(_unreached("finetune.milestones", m, epochs, "layers", fix))
+                _warn_unreached("finetune.milestones", m, epochs, "layers", fix)
         problems += _int_at_least(
             cfg, "finetune.groups_per_step", 1, "a number of layer groups", optional=True
         )
     return problems
 
 
-def _unreached(key: str, epoch: int, epochs: int, what: str, fix: str) -> str:
-    return (
-        f"{key}: epoch {epoch} is never reached in a run of trainer.max_epochs={epochs} "
-        f"(epochs 0..{epochs - 1}): the {what} it unfreezes would never train (set "
-        f"trainer.max_epochs>={epoch + 1}, or {fix})"
+def _warn_unreached(key: str, epoch: int, epochs: int, what: str, fix: str) -> None:
+    """A warning, not an error: a run may stop before its unfreeze epoch on purpose, to be
+    continued with more epochs from its last.ckpt (the freeze state is a function of the epoch)."""
+    log.warning(
+        "%s: epoch %d is never reached in a run of trainer.max_epochs=%d (epochs 0..%d): the %s "
+        "it unfreezes will not train in this run (set trainer.max_epochs>=%d, or %s)",
+        key,
+        epoch,
+        epochs,
+        epochs - 1,
+        what,
+        epoch + 1,
+        fix,
     )
 
 
