@@ -118,6 +118,45 @@ class HostSyncCounter(L.Callback):
         self.out.write_text(json.dumps(result))
 
 
+class BatchNormEpochs(L.Callback):
+    """Per epoch: how many backbone BatchNorm layers were in training mode during the training
+    steps, and how many running means changed (mobilenetv2_100 has 52 layers)."""
+
+    def __init__(self, out: str) -> None:
+        self.out, self.epochs = Path(out), []
+
+    @staticmethod
+    def _layers(pl_module):
+        return [
+            m
+            for m in pl_module.backbone.modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        ]
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.means = [m.running_mean.clone() for m in self._layers(pl_module)]
+        self.training: set[int] = set()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.training |= {i for i, m in enumerate(self._layers(pl_module)) if m.training}
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        layers = self._layers(pl_module)
+        changed = sum(
+            not torch.equal(m.running_mean, b) for m, b in zip(layers, self.means, strict=True)
+        )
+        trainable = sum(p.requires_grad for m in layers for p in m.parameters())
+        self.epochs.append(
+            {
+                "epoch": trainer.current_epoch,
+                "training": len(self.training),
+                "stats_changed": changed,
+                "trainable_params": trainable,
+            }
+        )
+        self.out.write_text(json.dumps(self.epochs))
+
+
 class SpoilHead(L.Callback):
     """At the start of epoch `at_epoch`, flips and scales the head's weights: from then on the
     model is far worse than before (a run whose best epoch is not its last)."""

@@ -50,3 +50,35 @@ def test_batchnorm_running_stats(tmp_path, strategy):
         assert record["model"]["params_trainable"] == 1280 * 10 + 10
     else:
         assert not same  # control: full fine-tuning does update them, so the check can fail
+
+
+@pytest.mark.parametrize("train_bn", [False, True])
+def test_train_bn_keeps_frozen_batchnorm_training(tmp_path, train_bn):
+    """freeze_unfreeze, backbone frozen in epoch 0 and trained from epoch 1: with train_bn=true
+    the frozen BatchNorm layers still train (running statistics move; weights stay frozen)."""
+    import json
+
+    from tests.conftest import compose
+
+    out = tmp_path / "bn.json"
+    run(
+        compose(
+            tmp_path,
+            *VISION,
+            "trainer.max_epochs=2",
+            "finetune=freeze_unfreeze",
+            "finetune.unfreeze_at_epoch=1",
+            f"finetune.train_bn={str(train_bn).lower()}",
+            "callbacks.early_stopping=null",
+            "+callbacks.bn._target_=tests.recorders.BatchNormEpochs",
+            f"+callbacks.bn.out={out}",
+            f"paths.output_dir={tmp_path / 'run'}",
+        )
+    )
+    frozen, unfrozen = json.loads(out.read_text())
+    assert frozen["trainable_params"] == 0 and unfrozen["trainable_params"] == 2 * 52
+    assert unfrozen["training"] == unfrozen["stats_changed"] == 52
+    if train_bn:
+        assert frozen["training"] == frozen["stats_changed"] == 52
+    else:
+        assert frozen["training"] == frozen["stats_changed"] == 0

@@ -71,3 +71,21 @@ def test_data_module_reuses_splits(tiny_cfg):
         cached.append(dm.cached_splits)
     assert cached == [0, 3] and sizes[0] == sizes[1]
     assert dm.datasets["train"].encodings["input_ids"][0][0] == 101  # [CLS]
+
+
+def test_a_changed_tokenizer_misses(tokenizer, tmp_path):
+    """Same class, texts and max_length, another vocabulary: the old entry is not read back."""
+    import copy
+
+    before, _ = tokenize(tokenizer, TEXTS, None, 16, tmp_path)
+    changed = copy.deepcopy(tokenizer)
+    assert changed.add_tokens(["tin of tea"]) == 1  # one more vocabulary entry, in TEXTS[1]
+    new_id = changed.convert_tokens_to_ids("tin of tea")
+    assert new_id == tokenizer.vocab_size
+    after, hit = tokenize(changed, TEXTS, None, 16, tmp_path)
+    assert not hit
+    assert after["input_ids"] == changed(TEXTS, truncation=True, max_length=16)["input_ids"]
+    assert new_id in after["input_ids"][1] and new_id not in before["input_ids"][1]
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    # and the unchanged tokenizer still reads its own entry
+    assert tokenize(tokenizer, TEXTS, None, 16, tmp_path) == (before, True)
