@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from bakeoff.errors import BakeoffError, ConfigError
 
@@ -117,7 +117,23 @@ def _max_epochs(cfg: DictConfig) -> int | None:
 
 def check_missing(cfg: DictConfig) -> Problems:
     """Mandatory values (`???`) nobody gave, e.g. data=csv without data.source.train."""
-    return [f"{key}: no value given (set {key}=...)" for key in sorted(OmegaConf.missing_keys(cfg))]
+    return [f"{key}: no value given (set {key}=...)" for key in sorted(_missing_keys(cfg))]
+
+
+def _missing_keys(node: DictConfig | ListConfig, prefix: str = "") -> list[str]:
+    """Like `OmegaConf.missing_keys`, without resolving interpolations (which fail on the very
+    values missing: data=hf names itself `${.source.path}`)."""
+    keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    missing = []
+    for key in keys:
+        full = f"{prefix}{key}"
+        if OmegaConf.is_missing(node, key):
+            missing.append(full)
+        elif not OmegaConf.is_interpolation(node, key):
+            child = node[key]
+            if isinstance(child, (DictConfig, ListConfig)):
+                missing += _missing_keys(child, f"{full}.")
+    return missing
 
 
 def check_schema_keys(cfg: DictConfig, prefix: str = "") -> Problems:
