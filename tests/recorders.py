@@ -30,6 +30,9 @@ class GroupActivity(L.Callback):
         }
         self.with_grad: set[str] = set()
         self.lrs = {g["name"]: g["lr"] for g in trainer.optimizers[0].param_groups}
+        self.weight_decays = {
+            g["name"]: g["weight_decay"] for g in trainer.optimizers[0].param_groups
+        }
 
     def on_after_backward(self, trainer, pl_module) -> None:
         for k, ps in self._params(pl_module).items():
@@ -48,6 +51,7 @@ class GroupActivity(L.Callback):
                 "changed": sorted(changed),
                 "with_grad": sorted(self.with_grad),
                 "lrs": self.lrs,
+                "weight_decays": self.weight_decays,
             }
         )
         self.out.write_text(json.dumps(self.epochs))

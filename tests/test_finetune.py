@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -92,8 +93,15 @@ def test_layer_decay_gives_geometric_lrs_top_to_bottom(tiny_cfg, tmp_path):
         "finetune.layer_decay=0.8",
         "trainer.max_epochs=1",
     )
-    lrs = epochs[0]["lrs"]
-    assert [lrs[f"backbone_{i}"] for i in range(3)] == pytest.approx([LR * 0.64, LR * 0.8, LR])
+    lrs, weight_decays = epochs[0]["lrs"], epochs[0]["weight_decays"]
+    groups = [f"{part}{kind}" for part in ALL for kind in ("", "_no_decay")]
+    assert sorted(lrs) == sorted(groups)  # biases and norm weights in their own groups
+    for i, expected in enumerate([LR * 0.64, LR * 0.8, LR]):
+        assert lrs[f"backbone_{i}"] == pytest.approx(expected)
+        assert lrs[f"backbone_{i}_no_decay"] == pytest.approx(expected)  # decayed the same
+    assert lrs["head"] == lrs["head_no_decay"] == pytest.approx(HEAD_LR)  # the head: not decayed
+    for name, weight_decay in weight_decays.items():
+        assert weight_decay == (0.0 if name.endswith("_no_decay") else 0.01), name
     assert epochs[0]["changed"] == ALL
 
 
@@ -131,5 +139,9 @@ def test_compile_happens_once_at_the_final_unfreeze(tiny_cfg, tmp_path):
     assert epochs[1]["changed"] == ALL  # the compiled backbone still learns
     ckpt = torch.load(record["paths"]["best_ckpt"], map_location="cpu", weights_only=True)
     assert not any("_orig_mod" in k for k in ckpt["state_dict"])  # eager names: loads anywhere
-    assert record["metrics"]["test"]["acc"] is not None
+    # tested (on the compiled model's checkpoint): the accuracy is that of its predictions
+    with open(f"{record['paths']['run_dir']}/{record['paths']['predictions']}") as f:
+        scores = [int(row["score"]) for row in csv.DictReader(f)]
+    assert len(scores) == 48
+    assert record["metrics"]["test"]["acc"] == pytest.approx(sum(scores) / 48)
     torch._dynamo.reset()
