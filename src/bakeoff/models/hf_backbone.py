@@ -18,6 +18,8 @@ class HFBackbone(Backbone):
 
     `random_init` builds the architecture from `config_overrides` without weights (tiny test
     models); the tokenizer is still loaded from `tokenizer` (a packaged one in tests).
+    `pretrained=False` builds the named model's own architecture (its config) with random
+    weights: what pretraining adds, on the same network and tokenizer.
     """
 
     modality = "text"
@@ -29,6 +31,7 @@ class HFBackbone(Backbone):
         pooling: str = "cls",
         tokenizer: str | None = None,
         random_init: bool = False,
+        pretrained: bool = True,
         config_overrides: dict[str, Any] | None = None,
         gradient_checkpointing: bool = False,
     ) -> None:
@@ -45,6 +48,14 @@ class HFBackbone(Backbone):
             if random_init:
                 model_type = overrides.pop("model_type")
                 config = AutoConfig.for_model(model_type, **overrides)
+                self.model = AutoModel.from_config(config)
+            elif not pretrained:
+                path = hf_local_path(name_or_path)
+                config = AutoConfig.from_pretrained(
+                    path or name_or_path,
+                    local_files_only=path is not None or not hub_reachable(),
+                    **overrides,
+                )
                 self.model = AutoModel.from_config(config)
             else:
                 path = hf_local_path(name_or_path)
