@@ -5,6 +5,7 @@ Runs the real CLI, with the environment a user has: warnings not silenced, W&B n
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bakeoff.utils.console import DropThirdPartyNoise
 from bakeoff.utils.summary import count, metric, rate, seconds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +96,24 @@ def test_summary_numbers_are_rounded_for_reading(console_run):
     proc, _ = console_run
     assert "│ params total / trainable │ 2.05M / 2.05M" in proc.stdout
     assert re.search(r"│ fit / train samples/s\s+│ \d+(\.\d)? s / [\d.]+ ", proc.stdout)
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        (
+            "💡 Tip: For seamless cloud logging and experiment tracking, try installing [litlogger]",
+            0,
+        ),
+        ("💡 Tip: For seamless cloud uploads and versioning, try installing [litmodels]", 0),
+        ("`Trainer.fit` stopped: `max_epochs=1` reached.", 1),
+    ],
+)
+def test_lightning_advertisements_are_dropped(message, kept):
+    record = logging.LogRecord(
+        "lightning.pytorch.utilities.rank_zero", 20, "", 0, message, (), None
+    )
+    assert DropThirdPartyNoise().filter(record) == kept
 
 
 @pytest.mark.parametrize(

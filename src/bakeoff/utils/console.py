@@ -19,8 +19,9 @@ import warnings
 
 from hydra.experimental.callback import Callback
 
-# Log records: Lightning's advertisement for its cloud logger, printed by every Trainer.
-NOISE_RECORDS = (r"Tip: For seamless cloud logging and experiment tracking",)
+# Log records: Lightning's advertisements for its cloud logger (every Trainer) and its model
+# registry (a Trainer without a checkpoint callback: eval, predict).
+NOISE_RECORDS = (r"Tip: For seamless cloud (logging|uploads)",)
 # Warnings: Lightning's own use of a torch API that torch deprecated (nothing a user can change),
 # and Lightning's hint to prefix `srun` whenever SLURM is installed on the machine, also for runs
 # not meant for SLURM (SLURM jobs go through hydra/launcher=slurm, which does use srun).
