@@ -257,11 +257,21 @@ def test_checkpoint_and_predictions_are_written_atomically_with_normal_modes(
     assert torch.equal(torch.load(ckpt, weights_only=True)["state_dict"]["w"], torch.ones(3))
     assert sorted(p.name for p in ckpt.parent.iterdir()) == ["last.ckpt"]
 
+    # Every run's Trainer saves through it.
+    from bakeoff.run import build_trainer
+
+    cfg = compose(tmp_path, "model=tiny_bert", "logger=csv", "trainer.accelerator=cpu")
+    trainer = build_trainer(cfg, tmp_path / "run", [])
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
     preds = tmp_path / "test_predictions.csv"
     write_rows(preds, [{"index": 0, "pred": "pos", "prob": 0.25}])
     assert preds.read_text() == "index,pred,prob\n0,pos,0.25\n"
     assert mode_of(preds) == 0o644
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints", "test_predictions.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "run") == [
+        "checkpoints",
+        "test_predictions.csv",
+    ]
 
 
 # -- comparisons: truncated records, earlier comparisons, running sweeps --------------------------
