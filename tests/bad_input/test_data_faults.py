@@ -218,8 +218,11 @@ def test_more_folds_than_rows_of_a_class(tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("data.batch_size=0", "data.batch_size must be a whole number >= 1, got 0"),
-        ("data.eval_batch_size=-4", "data.eval_batch_size must be a whole number >= 1, got -4"),
+        ("data.batch_size=0", "data.batch_size: 0 is not a batch size (an integer >= 1)"),
+        (
+            "data.eval_batch_size=-4",
+            "data.eval_batch_size: -4 is not a batch size (an integer >= 1)",
+        ),
     ],
 )
 def test_batch_size_below_one(tmp_path, override, message):

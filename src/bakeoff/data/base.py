@@ -141,7 +141,7 @@ class TaskData(L.LightningDataModule):
             raise DataError(f"data '{name}' needs its task (bakeoff.tasks): none was given")
         for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.{key} must be a whole number >= 1, got {value!r}")
+                raise ConfigError(f"data.{key}: {value!r} is not a batch size (an integer >= 1)")
         if on_bad_rows not in BAD_ROW_POLICIES:
             raise ConfigError(
                 f"data.on_bad_rows='{on_bad_rows}' is not one of {', '.join(BAD_ROW_POLICIES)}"
