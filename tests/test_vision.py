@@ -165,8 +165,8 @@ def test_packaged_loader_rejects_a_mismatched_model():
 
 
 def test_packaged_registry():
-    assert packaged.timm_packaged_loader("mobilenetv2_100") is not None
-    assert packaged.timm_packaged_loader("tf_efficientnet_lite0") is not None
+    for name in ("mobilenetv2_100", "tf_efficientnet_lite0"):
+        assert packaged.timm_packaged_loader(name) is packaged.TIMM_PACKAGED[name]
     assert packaged.timm_packaged_loader("resnet50") is None
 
 
