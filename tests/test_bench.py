@@ -66,6 +66,8 @@ def test_bench_smoke_tiny_bert(tmp_path):
             "--repeats=1",
             "--eval-samples=16",
             "--no-startup",
+            "--no-probe",  # MiniLM over the whole data set: make bench only
+            "--no-memory",
             "--compile-steps=4",
             "--compile-backend=eager",  # dynamo's tracing without inductor's C++ build
             "--peak-seconds=0.2",
@@ -107,4 +109,19 @@ def test_bench_smoke_tiny_bert(tmp_path):
         assert label in text
     assert "python scripts/bench.py --workloads=tiny_bert" in text
     assert "## Goals" in text and "## torch.compile (tiny_bert)" in text
+    assert "| bert-base (random init), bf16-mixed | not measured (no GPU lent) |" in text
     assert {g["result"] for g in report["goals"]} <= {"PASS", "MISS", "n/a"}
+
+
+def test_peak_rss_of_a_child_process_is_its_own(tmp_path):
+    """The memory rows' figure: a child's own peak (wait4), not this process's."""
+
+    def peak(mb: int) -> float:
+        grab = f"import numpy as np; a = np.ones({mb} * 2**20 // 8); print(a.sum() > 0)"
+        proc, peak_mb = bench.run_measuring_rss([sys.executable, "-c", grab], tmp_path / "logs")
+        assert proc.returncode == 0 and proc.stdout.strip() == "True"
+        return peak_mb
+
+    assert peak(300) - peak(1) == pytest.approx(300, abs=30)  # the array, not the interpreter
+    failing, _ = bench.run_measuring_rss([sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
+    assert failing.returncode == 3
