@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.utils.console import DropThirdPartyNoise
+from bakeoff.utils.console import NOISE_WARNINGS, DropThirdPartyNoise, ignore_noise_warnings
 from bakeoff.utils.summary import count, metric, rate, seconds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +114,26 @@ def test_lightning_advertisements_are_dropped(message, kept):
         "lightning.pytorch.utilities.rank_zero", 20, "", 0, message, (), None
     )
     assert DropThirdPartyNoise().filter(record) == kept
+
+
+def test_noise_warnings_are_ignored_here_and_in_spawned_processes(monkeypatch):
+    import warnings
+
+    monkeypatch.setenv("PYTHONWARNINGS", "error")  # a user's own setting stays, ours win
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ignore_noise_warnings()
+        for message in NOISE_WARNINGS:
+            warnings.warn(message + " (and the rest)", stacklevel=1)
+        warnings.warn("a warning about this run", stacklevel=1)
+    assert [str(w.message) for w in seen] == ["a warning about this run"]
+    assert os.environ["PYTHONWARNINGS"].startswith("error,ignore:")
+    # a fresh interpreter (what DDP spawn starts) reads them from PYTHONWARNINGS
+    code = "import warnings\n" + "".join(
+        f"warnings.warn({m + ' (and the rest)'!r})\n" for m in NOISE_WARNINGS
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == ""
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,13 @@ console handler leaves Lightning's records to it (`LeftToLightning`), and the ru
 `train.log` still gets every line. Third-party messages printed on every run that say nothing
 about this run are dropped where they start: a filter on the logger Lightning's advertisement
 comes from (`DropThirdPartyNoise`), and warning filters that `QuietThirdParty` installs in each
-job.
+job and passes on to the processes it spawns.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 
@@ -22,12 +23,13 @@ from hydra.experimental.callback import Callback
 # Log records: Lightning's advertisements for its cloud logger (every Trainer) and its model
 # registry (a Trainer without a checkpoint callback: eval, predict).
 NOISE_RECORDS = (r"Tip: For seamless cloud (logging|uploads)",)
-# Warnings: Lightning's own use of a torch API that torch deprecated (nothing a user can change),
-# and Lightning's hint to prefix `srun` whenever SLURM is installed on the machine, also for runs
-# not meant for SLURM (SLURM jobs go through hydra/launcher=slurm, which does use srun).
+# Warnings, by how their message starts: Lightning's own use of a torch API that torch deprecated
+# (nothing a user can change), and Lightning's hint to prefix `srun` whenever SLURM is installed
+# on the machine, also for runs not meant for SLURM (SLURM jobs go through hydra/launcher=slurm,
+# which does use srun).
 NOISE_WARNINGS = (
-    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-    r"The `srun` command is available on your system but is not used",
+    "`isinstance(treespec, LeafSpec)` is deprecated",
+    "The `srun` command is available on your system but is not used",
 )
 
 
@@ -48,8 +50,16 @@ class LeftToLightning(logging.Filter):
 
 
 def ignore_noise_warnings() -> None:
+    """In this process, and in the fresh interpreters it starts (DDP spawn), which read their
+    filters from PYTHONWARNINGS: entries are `action:message start`, separated by commas, so
+    each message enters there up to its first comma."""
+    entries = []
     for message in NOISE_WARNINGS:
-        warnings.filterwarnings("ignore", message=message)
+        warnings.filterwarnings("ignore", message=re.escape(message))
+        entries.append("ignore:" + message.split(",")[0])
+    current = [e for e in os.environ.get("PYTHONWARNINGS", "").split(",") if e]
+    # Listed last: the latest entry wins over earlier ones, e.g. a user's `error`.
+    os.environ["PYTHONWARNINGS"] = ",".join(current + [e for e in entries if e not in current])
 
 
 class QuietThirdParty(Callback):
