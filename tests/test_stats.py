@@ -73,9 +73,19 @@ def test_mcnemar_large_sample_matches_scipy():
     assert stats.mcnemar_exact(a, b) == pytest.approx(expected, rel=1e-9)
 
 
+def f1_metric(tp: int, fp: int, fn: int) -> float:
+    import torch
+
+    from bakeoff.tasks.metrics import f1_from_counts
+
+    return float(f1_from_counts(*(torch.tensor(float(v)) for v in (tp, fp, fn)), stat="f1"))
+
+
 def test_f1_from_counts_hand_values():
     assert stats.f1_from_counts(np.array([4.0, 1.0, 2.0])) == pytest.approx(8 / 11)
-    assert stats.f1_from_counts(np.array([0.0, 0.0, 0.0])) == 1.0  # nothing to find, none found
+    # nothing to find, none found: 0, as the logged metric (tasks.metrics) and seqeval say
+    assert stats.f1_from_counts(np.array([0.0, 0.0, 0.0])) == 0.0
+    assert stats.f1_from_counts(np.zeros(3)) == f1_metric(0, 0, 0)
     assert stats.f1_from_counts(np.array([0.0, 2.0, 1.0])) == 0.0
     rows = [[2, 0, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1]]  # Σ 4, 1, 2
     assert stats.statistic_of(rows, stats.f1_from_counts) == pytest.approx(8 / 11)
