@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -80,6 +81,25 @@ def finished(tmp_path_factory):
     return tmp / "run", record
 
 
+def sorted_batch_padding(tmp: Path) -> float:
+    """The padded share of the TINY run's training tokens, from the tokenized lengths alone: its
+    64 examples fit one length-grouping bucket, so each epoch's 4 batches of 16 are runs of the
+    examples sorted by length, each padded to its longest."""
+    import numpy as np
+
+    from bakeoff.run import build_data
+    from bakeoff.utils.build import build
+    from tests.conftest import TINY, compose
+
+    cfg = compose(tmp, *TINY)
+    datamodule = build_data(cfg, build(cfg.model.backbone).preprocessing())
+    datamodule.setup("fit")
+    lengths = np.sort(datamodule.datasets["train"].lengths)
+    batches = [lengths[i : i + 16] for i in range(0, len(lengths), 16)]
+    assert cfg.data.group_by_length and len(lengths) == 64
+    return 1 - lengths.sum() / sum(int(b.max()) * len(b) for b in batches)
+
+
 def test_record_matches_schema_and_is_on_disk(finished):
     run_dir, record = finished
     on_disk = read_record(run_dir)
@@ -93,7 +113,9 @@ def test_record_matches_schema_and_is_on_disk(finished):
     assert unresolved(on_disk["config"]) == []
     assert on_disk["config"]["model"]["name"] == "tiny_bert"
     assert on_disk["monitor"]["best"] == on_disk["metrics"]["val"]["f1_macro"]
-    assert 0.0 <= on_disk["data"]["padded_token_fraction"] < 1.0
+    assert on_disk["data"]["padded_token_fraction"] == pytest.approx(
+        sorted_batch_padding(run_dir.parent)
+    )
     assert not list(run_dir.glob(".results.*.tmp"))  # atomic write left no temp file
 
 
@@ -153,4 +175,6 @@ def test_max_steps_inside_the_first_epoch_finishes_without_validation(tiny_cfg):
     assert record["status"] == "completed"
     assert record["metrics"]["val"] == {} and record["monitor"]["best"] is None
     assert record["paths"]["best_ckpt"] is None  # so the test split sees the final weights
-    assert 0.0 <= record["metrics"]["test"]["acc"] <= 1.0
+    with open(Path(record["paths"]["run_dir"]) / record["paths"]["predictions"]) as f:
+        scores = [int(row["score"]) for row in csv.DictReader(f)]
+    assert len(scores) == 48 and record["metrics"]["test"]["acc"] == pytest.approx(sum(scores) / 48)
