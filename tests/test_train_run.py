@@ -39,7 +39,7 @@ def allowed_types(annotation) -> tuple[type, ...]:
     return tuple(kinds)
 
 
-def check_schema(record: dict) -> None:
+def check_schema(record: dict, required: dict[str, list[str]] = REQUIRED) -> None:
     import dataclasses
     import typing
 
@@ -56,7 +56,7 @@ def check_schema(record: dict) -> None:
                 assert isinstance(value, allowed_types(annotation)), f"{where}{name}={value!r}"
 
     walk(schema.Record, record, "")
-    for section, keys in REQUIRED.items():
+    for section, keys in required.items():
         node = record[section] if section else record
         assert all(node[k] is not None for k in keys), (section, node)
     for split in ("val", "test"):

@@ -89,6 +89,9 @@ class TokenTaskConfig(TaskConfig):
 class ModelConfig:
     name: str = MISSING
     backbone: Any = MISSING  # adapter kwargs with _target_ (HFBackbone, TimmBackbone)
+    # A classical baseline (TF-IDF + LR, majority): a scikit-learn estimator with _target_,
+    # fitted instead of a backbone (bakeoff.models.classical); its backbone is null.
+    estimator: Any = None
     head_dropout: float = 0.0  # dropout before the task's head (the task builds the head)
     compile: bool = False
     # torch.compile keyword arguments, e.g. model.compile_options={mode: max-autotune}
@@ -186,6 +189,7 @@ class TrainConfig(RunConfig):
     ckpt_path: str | None = None  # resume training from this checkpoint
     name: str | None = None  # fixed run / sweep dir (logs/runs/<name>, logs/multiruns/<name>/<n>)
     resume: bool = False  # skip completed jobs, resume the others from their last.ckpt
+    dry_run: bool = False  # validate, build and measure (sizes, params, FLOPs); train nothing
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     task: Any = MISSING
     data: Any = MISSING
@@ -269,6 +273,10 @@ def sqlite_url(path: str) -> str:
 
 
 def setup() -> None:
-    """What Hydra must know before composing: the schema and the resolvers."""
+    """What Hydra must know before composing: the schema, the resolvers, and that a misspelled
+    key or option in its error messages gets a "did you mean" (bakeoff.suggest)."""
+    from bakeoff.suggest import install
+
     register_configs()
     register_resolvers()
+    install()

@@ -39,7 +39,9 @@ def new_record(cfg: DictConfig, run_dir: Path) -> Record:
     record = Record(name=name, group=group, seed=cfg.seed, overrides=overrides)
     record.fold = cfg.data.get("fold")
     record.model.name = cfg.model.name
-    record.data.name = cfg.data.name
+    # None while it interpolates a missing value (data=hf names itself by data.source.path): the
+    # run's check then names what is missing, in a failed record
+    record.data.name = OmegaConf.select(cfg, "data.name", throw_on_resolution_failure=False)
     record.data.task = cfg.task.name
     record.monitor.metric, record.monitor.mode = cfg.monitor.metric, cfg.monitor.mode
     record.resources.precision = str(cfg.trainer.precision)
@@ -49,14 +51,24 @@ def new_record(cfg: DictConfig, run_dir: Path) -> Record:
     return record
 
 
-def recorded(cfg: DictConfig, body: Callable[[DictConfig, Path, Record], None]) -> dict[str, Any]:
-    """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised."""
+def recorded(
+    cfg: DictConfig,
+    body: Callable[[DictConfig, Path, Record], None],
+    check: Callable[[DictConfig], None] | None = None,
+) -> dict[str, Any]:
+    """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised.
+
+    `check(cfg)` runs first, before the config is resolved: a config error (bakeoff.validate)
+    fails the job with its message, and nothing is loaded.
+    """
     from bakeoff.results.record import check_writable
 
     run_dir = Path(cfg.paths.output_dir)
     check_writable(run_dir)  # before anything runs: the record must be writable at the end
     record = new_record(cfg, run_dir)
     try:
+        if check is not None:
+            check(cfg)
         record.config = resolved(cfg)
         body(cfg, run_dir, record)
         record.status = "completed"
@@ -185,10 +197,15 @@ def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, reco
 
 
 def close_loggers(trainer, loggers: list, record: Record) -> None:
-    from lightning.pytorch.loggers import WandbLogger
-
     record.resources.device = str(trainer.strategy.root_device)
     record.resources.world_size = trainer.world_size
+    log_final_metrics(loggers, record)
+
+
+def log_final_metrics(loggers: list, record: Record) -> None:
+    """The record's metrics as `final/<split>/<metric>`; a W&B logger's run id into the record."""
+    from lightning.pytorch.loggers import WandbLogger
+
     final = {f"final/{s}/{k}": v for s, values in record.metrics.items() for k, v in values.items()}
     for lg in loggers:
         lg.log_metrics(final)

@@ -40,7 +40,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
             return done
-    return recorded(cfg, _fit_and_test)
+    from bakeoff.validate import validate_config
+
+    return recorded(cfg, _fit_and_test, check=validate_config)  # the config checked first
 
 
 def _resuming(cfg: DictConfig) -> bool:
@@ -67,8 +69,14 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
         record.run_id = wandb_id[0]
     # Loggers first: a W&B run starts in the background while the data and model are built.
     loggers = build_loggers(cfg, wandb_id=wandb_id)  # a CSV logger appends to earlier rows
+    # A classical baseline (model.estimator: TF-IDF + LR, majority) is fitted by scikit-learn
+    # instead of a Trainer, into the same record, predictions file and loggers.
+    if cfg.model.get("estimator") is not None:
+        from bakeoff.models.classical import fit_and_test as build_fit_test
+    else:
+        build_fit_test = _build_fit_test
     try:
-        _build_fit_test(cfg, run_dir, record, loggers, ckpt_path)
+        build_fit_test(cfg, run_dir, record, loggers, ckpt_path)
     finally:
         finish_wandb(loggers)
 
