@@ -43,7 +43,7 @@ def test_test_metrics_are_the_best_epochs_when_the_last_is_worse(tiny_cfg, tmp_p
     best = record["paths"]["best_ckpt"]
     assert Path(best).name == "epoch00.ckpt"
     assert record["metrics"]["val"]["loss"] == pytest.approx(losses[0])
-    # (not last.ckpt: Lightning writes it only when it also writes a best checkpoint)
+    # (not last.ckpt, which holds the latest epoch: bakeoff.utils.last_checkpoint)
     of_best = checkpoint_test_metrics(tmp_path, best)
     of_final = checkpoint_test_metrics(tmp_path, str(tmp_path / "final.ckpt"))
     assert of_best["loss"] != pytest.approx(of_final["loss"], rel=0.1)  # the two are told apart
