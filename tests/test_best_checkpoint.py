@@ -1,4 +1,5 @@
-"""The test split is scored with the best checkpoint (by the monitored metric), not the final weights."""
+"""The test split is scored with the best checkpoint (by the monitored metric), not the final
+weights; last.ckpt is the final weights."""
 
 from __future__ import annotations
 
@@ -48,3 +49,17 @@ def test_test_metrics_are_the_best_epochs_when_the_last_is_worse(tiny_cfg, tmp_p
     of_final = checkpoint_test_metrics(tmp_path, str(tmp_path / "final.ckpt"))
     assert of_best["loss"] != pytest.approx(of_final["loss"], rel=0.1)  # the two are told apart
     assert record["metrics"]["test"] == pytest.approx(of_best)
+
+    # last.ckpt, which resume=true continues from, is the latest epoch, not the best one:
+    # Lightning 2.6 alone would leave it at epoch 0 (bakeoff.utils.last_checkpoint).
+    import torch
+
+    ckpts = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in ckpts.glob("*.ckpt")) == ["epoch00.ckpt", "last.ckpt"]
+    first = torch.load(ckpts / "epoch00.ckpt", map_location="cpu", weights_only=True)
+    last = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)
+    assert (first["epoch"], last["epoch"]) == (0, 1)
+    assert last["global_step"] == 2 * first["global_step"]
+    final = torch.load(tmp_path / "final.ckpt", map_location="cpu", weights_only=True)
+    for key, value in final["state_dict"].items():
+        assert torch.equal(last["state_dict"][key], value), key

@@ -230,31 +230,3 @@ def test_signal_stops_at_a_step_and_records_interrupted(signum, tiny_cfg, tmp_pa
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
     # The handlers are put back once fit ends.
     assert {s: signal.getsignal(s) for s in handlers} == handlers
-
-
-def test_last_ckpt_is_the_latest_epoch_even_when_it_is_not_the_best(tiny_cfg, tmp_path):
-    """Lightning 2.6 alone would leave last.ckpt at the best epoch (0 here), and a resumed run
-    would train epoch 1 again (bakeoff.utils.last_checkpoint)."""
-    import torch
-
-    from bakeoff.train import run
-
-    record = run(
-        tiny_cfg(
-            "logger=csv",
-            "monitor.metric=val/loss",
-            "monitor.mode=min",
-            "callbacks.early_stopping=null",
-            "+callbacks.spoil._target_=tests.recorders.SpoilHead",  # epoch 1 far worse
-            "+callbacks.spoil.at_epoch=1",
-        )
-    )
-    assert record["monitor"]["best_epoch"] == 0
-    ckpts = tmp_path / "run" / "checkpoints"
-    assert sorted(p.name for p in ckpts.glob("*.ckpt")) == ["epoch00.ckpt", "last.ckpt"]
-    best = torch.load(ckpts / "epoch00.ckpt", map_location="cpu", weights_only=True)
-    last = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)
-    assert (best["epoch"], last["epoch"]) == (0, 1)
-    assert last["global_step"] == 2 * best["global_step"]
-    head = "head.proj.weight"
-    assert not torch.allclose(last["state_dict"][head], best["state_dict"][head])
