@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -234,7 +235,8 @@ def run_script(name: str, *args: str, timeout: int = 900):
 
     from tests.conftest import ROOT
 
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # The scripts run `${PYTHON:-python}`: this interpreter, also where no venv is activated (CI)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHON": sys.executable}
     return subprocess.run(
         ["bash", str(ROOT / "scripts" / f"reproduce_{name}.sh"), *args],
         cwd=ROOT,

@@ -111,8 +111,8 @@ def assert_continued(run_dir: Path, first: dict, per_epoch: int, rows_before: li
     assert [h["epoch"] for h in done["history"]] == [0, 1]
     assert done["history"][0] == first["history"][0]  # epoch 0 came from the checkpoint
     epoch, step, adam_steps = ckpt_counters(ckpts / "last.ckpt")
-    # Both counters go on from the checkpoint (the one saved at the end counts finished epochs).
-    assert (epoch, step) == (2, 2 * per_epoch)
+    # Both counters go on from the checkpoint: last.ckpt is written after epoch 1's validation.
+    assert (epoch, step) == (1, 2 * per_epoch)
     # The head trained every step; the backbone only from epoch 1 (frozen state restored).
     assert set(adam_steps) == {2 * per_epoch, per_epoch}
     trainable = done["finetune"]["trainable_history"]
