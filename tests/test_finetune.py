@@ -40,7 +40,9 @@ def test_full_trains_everything_from_the_start(tiny_cfg, tmp_path):
 
 
 def test_linear_probe_never_touches_the_backbone(tiny_cfg, tmp_path):
-    epochs, record = run_with_activity(tiny_cfg, tmp_path, "finetune=linear_probe")
+    # the probe's head LR is finetune.head_lr (optim.head_lr alone would be refused as ignored)
+    probe = ("finetune=linear_probe", f"finetune.head_lr={HEAD_LR}")
+    epochs, record = run_with_activity(tiny_cfg, tmp_path, *probe)
     for e in epochs:
         assert e["changed"] == ["head"] and e["with_grad"] == ["head"]
     assert record["model"]["params_trainable"] == 64 * 2 + 2  # the head: Linear(64, 2)

@@ -41,7 +41,7 @@ def test_optuna_search_optimises_val_and_resumes(tmp_path):
     (sweep,) = (tmp_path / "logs" / "multiruns").iterdir()
     recs = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/results.json"))]
     assert len(recs) == 2 and {r["status"] for r in recs} == {"completed"}
-    lrs = {(r["config"]["optim"]["lr"], r["config"]["optim"]["head_lr"]) for r in recs}
+    lrs = {(r["config"]["optim"]["lr"], r["config"]["finetune"]["head_lr"]) for r in recs}
     assert len(lrs) == 2  # the sampler chose the learning rates
     for lr, head_lr in lrs:
         assert 1e-5 <= lr <= 1e-3 and 1e-4 <= head_lr <= 1e-2

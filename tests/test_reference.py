@@ -37,6 +37,9 @@ def test_there_is_a_reference_file_per_published_table():
         "distilbert_glue_dev",
         "bert_conll2003",
         "kornblith_transfer",
+        "simclr_supervised_resnet50",
+        "vit_imagenet1k_transfer",
+        "efficientnet_transfer",
     } <= names
 
 
@@ -69,6 +72,13 @@ def test_the_published_numbers_as_copied():
     assert cells[("roberta_glue_dev", "roberta.base", "RTE", "dev", "acc")] == 78.7
     assert cells[("distilbert_glue_dev", "DistilBERT-base-uncased", "SST-2", "dev", "acc")] == 91.3
     assert cells[("bert_conll2003", "BERT-BASE", "CoNLL-2003", "test", "f1")] == 92.4
+    simclr = {(c.setting, c.dataset): c for c in load_reference("simclr_supervised_resnet50").cells}
+    assert simclr[("linear evaluation", "Oxford-IIIT Pets")].value == 91.5
+    assert simclr[("fine-tuned", "Oxford 102 Flowers")].value == 97.6
+    assert simclr[("fine-tuned", "CIFAR-10")].metric == "acc"  # top-1; Pets, Flowers per class
+    assert simclr[("linear evaluation", "Oxford-IIIT Pets")].metric == "recall_macro"
+    assert cells[("vit_imagenet1k_transfer", "ViT-B/16", "CIFAR-100", "test", "acc")] == 87.13
+    assert cells[("efficientnet_transfer", "EfficientNet-B0", "CIFAR-10", "test", "acc")] == 98.1
 
 
 def _write(path: Path, data: dict) -> Path:
@@ -392,7 +402,7 @@ def test_vision_script_end_to_end_on_fixtures(tmp_path):
         json.loads(p.read_text())["config"] for p in records if "linear_probe" in str(p.parent)
     )
     assert probe["finetune"]["head_lr"] == 0.01  # the grid's LR reaches the probe's head
-    # the Kornblith file has no sourced cell yet: the comparison says so, row by row
+    # the vision references have no mobilenetv2 cell: the comparison says so, row by row
     assert "No run matched any reference cell" in proc.stdout
     assert "mobilenetv2 oxford_pets full (1 configuration(s))" in proc.stdout
     assert "mobilenetv2 oxford_pets linear_probe (1 configuration(s))" in proc.stdout

@@ -53,7 +53,8 @@ def test_each_backbone_at_its_best_trial_in_one_leaderboard(tmp_path):
         assert sorted(r["seed"] for r in records) == [1, 2]
         for r in records:  # trained at the study's best setting, found on validation
             assert r["config"]["optim"]["lr"] == pytest.approx(float(best["optim.lr"]))
-            assert r["config"]["optim"]["head_lr"] == pytest.approx(float(best["optim.head_lr"]))
+            head_lr = float(best["finetune.head_lr"])
+            assert r["config"]["finetune"]["head_lr"] == pytest.approx(head_lr)
 
 
 def test_best_trial_names_the_studies_when_one_is_missing(tmp_path):

@@ -169,7 +169,26 @@ def check_optim(cfg: DictConfig) -> Problems:
     decay = cfg.optim.weight_decay
     if not _is_number(decay) or not math.isfinite(decay) or decay < 0:
         problems.append(f"optim.weight_decay: {decay} is not a weight decay (a number >= 0)")
+    own = OmegaConf.select(cfg, "finetune.head_lr")
+    if own is not None and overridden("optim.head_lr") and not overridden("finetune.head_lr"):
+        # The strategy's own head LR replaces optim.head_lr: the value given would be ignored.
+        name = OmegaConf.select(cfg, "finetune.name")
+        problems.append(
+            f"optim.head_lr: ignored under finetune={name}, whose head trains at its own "
+            f"finetune.head_lr={own:g} (set finetune.head_lr instead)"
+        )
     return problems
+
+
+def overridden(key: str) -> bool:
+    """Whether the command line (or the sweep's job overrides) sets `key`; False outside a
+    Hydra run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return False
+    task = HydraConfig.get().overrides.task
+    return any(o.split("=", 1)[0].lstrip("+~") == key for o in task)
 
 
 def check_data(cfg: DictConfig) -> Problems:

@@ -20,6 +20,10 @@ MISTAKES = {
     "lr_zero": (["optim.lr=0"], ["optim.lr: 0.0 is not a learning rate", "> 0"]),
     "lr_nan": (["optim.lr=nan"], ["optim.lr: nan is not a learning rate", "finite"]),
     "head_lr_negative": (["optim.head_lr=-1e-3"], ["optim.head_lr: -0.001 is not a learning"]),
+    "head_lr_shadowed_by_the_probe": (
+        ["finetune=linear_probe", "optim.head_lr=3e-3"],
+        ["optim.head_lr: ignored under finetune=linear_probe", "finetune.head_lr=0.01"],
+    ),
     "weight_decay_negative": (["optim.weight_decay=-1"], ["optim.weight_decay: -1.0 is not"]),
     "batch_size_zero": (["data.batch_size=0"], ["data.batch_size: 0 is not a batch size", ">= 1"]),
     "eval_batch_size_zero": (["data.eval_batch_size=0"], ["data.eval_batch_size: 0 is not"]),
@@ -142,6 +146,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
         ["model=tiny_bert", "data=trump_tweets"],
         ["trainer.limit_val_batches=0", "test=false"],  # no validation, on purpose
         ["model=mobilenetv2", "data=digits", "finetune=linear_probe"],
+        ["finetune=linear_probe", "optim.head_lr=3e-3", "finetune.head_lr=3e-3"],
         ["data=glue_mnli", "model=tiny_roberta"],
         ["finetune=gradual", "trainer.max_epochs=3", "scheduler=cosine"],
         ["trainer.max_epochs=-1", "trainer.max_steps=10"],

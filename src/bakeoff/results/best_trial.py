@@ -3,7 +3,7 @@ search (`hparams_search=optuna`, one study per model and data set) to a final co
 backbone at its own best setting on the same seeds (scripts/search_then_compare.sh).
 
     python -m bakeoff.results.best_trial --storage logs/optuna.db --study tiny_bert-amazon_reviews
-    optim.lr=0.000412 optim.head_lr=0.00371
+    optim.lr=0.000412 finetune.head_lr=0.00371
 """
 
 from __future__ import annotations
