@@ -1,4 +1,5 @@
-"""Length-grouped batches: every example once per epoch, little padding, shards under DDP."""
+"""Length-grouped batches: every example once per epoch, little padding, shards under DDP; and
+a fixed batch order (`TaskData.fix_train_batches`)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,33 @@ def test_distributed_shards_are_disjoint_and_equal_in_batches():
     ids = [{i for b in shard for i in b} for shard in shards]
     assert not ids[0] & ids[1] and ids[0] | ids[1] == set(range(1000))
     assert len(shards[0]) == len(shards[1]) == 16  # DDP needs the same step count per rank
+
+
+def test_fixed_train_batches_are_served_in_order_and_counted(tiny_cfg):
+    from bakeoff.run import build_data
+    from bakeoff.utils.build import build
+
+    # fixed batches win over grouping too; workers would count tokens in their own copies
+    cfg = tiny_cfg("data.group_by_length=true", "data.num_workers=0")
+    dm = build_data(cfg, build(cfg.model.backbone).preprocessing())
+    dm.setup("fit")
+    batches = [[5, 0, 17], [3], [29, 1, 8, 22], [5, 0, 17]]
+    dm.fix_train_batches(np.asarray(b) for b in batches)
+    dm.tokens = {"real": 0, "padded": 0}
+    ids = dm.datasets["train"].encodings["input_ids"]
+    for _ in range(2):  # every epoch the same
+        served = list(dm.train_dataloader())
+        assert [b["index"].tolist() for b in served] == batches
+        for batch, idx in zip(served, batches, strict=True):
+            width = max(len(ids[i]) for i in idx)
+            assert batch["input_ids"].tolist() == [
+                ids[i] + [dm.pad_id] * (width - len(ids[i])) for i in idx
+            ]
+            assert batch["labels"].tolist() == [dm.datasets["train"].targets[i] for i in idx]
+    real = 2 * sum(len(ids[i]) for b in batches for i in b)
+    total = 2 * sum(max(len(ids[i]) for i in b) * len(b) for b in batches)
+    assert dm.tokens == {"real": real, "padded": total - real}  # as the usual train loader counts
+
+    dm.fix_train_batches(None)  # back to bakeoff's own (here length-grouped) batches
+    again = [i for b in dm.train_dataloader() for i in b["index"].tolist()]
+    assert sorted(again) == list(range(len(dm.datasets["train"])))

@@ -14,7 +14,7 @@ reported as `file:line: message`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +162,8 @@ class TaskData(L.LightningDataModule):
         # A frozen backbone's pooled features per split: when set (models/feature_cache.py), the
         # loaders serve these in the same batches and order instead of the inputs.
         self.features: dict[str, Dataset] = {}
+        # Set by `fix_train_batches`: the train loader serves these index batches, in order.
+        self.fixed_train_batches: list[list[int]] | None = None
 
     # -- subclasses ---------------------------------------------------------------------------
     def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
@@ -364,8 +366,42 @@ class TaskData(L.LightningDataModule):
             **kwargs,
         )
 
+    def fix_train_batches(self, batches: Iterable[Iterable[int]] | None) -> None:
+        """Make `train_dataloader()` serve exactly these batches, in this order, every epoch.
+
+        `batches` holds positions in the train split (`datasets["train"]`), one list per batch;
+        None goes back to the usual shuffled (or length-grouped) batches. The batches are
+        collated as training batches always are (`_train_collate`: a text module counts their
+        real and padded tokens). A fixed batch order is what benchmarks need that compare
+        training loops on identical batches (scripts/bench.py), and what reproducing another
+        run's batch order needs. One process only: under DDP Lightning cannot shard a list of
+        batches, and says so.
+        """
+        self.fixed_train_batches = (
+            None if batches is None else [[int(i) for i in batch] for batch in batches]
+        )
+
+    def _train_batches(self) -> Iterable[list[int]] | None:
+        """The training batches, where they are not plain shuffled ones (None)."""
+        return self.fixed_train_batches
+
+    def _train_collate(self) -> Callable[[list], dict[str, torch.Tensor]]:
+        """How training batches are collated (a subclass may count what it sees)."""
+        return self.collate
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
+        batches = self._train_batches()
+        if batches is None:
+            return self._loader(
+                "train", self.batch_size, shuffle=True, collate_fn=self._train_collate()
+            )
+        return self._loader(
+            "train",
+            batch_size=1,
+            shuffle=False,
+            batch_sampler=batches,
+            collate_fn=self._train_collate(),
+        )
 
     def eval_loader(self, split: str) -> DataLoader:
         return self._loader(split, self.eval_batch_size, shuffle=False)

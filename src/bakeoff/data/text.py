@@ -164,13 +164,12 @@ class TextData(TaskData):
         order = np.argsort(-self.datasets[split].lengths, kind="stable").tolist()
         return self._loader(split, self.eval_batch_size, shuffle=False, sampler=order)
 
-    def train_dataloader(self) -> DataLoader:
-        counting = partial(self.collate, count=True)
-        if not self.group_by_length:
-            return self._loader("train", self.batch_size, shuffle=True, collate_fn=counting)
-        sampler = length_grouped_batches(
+    def _train_collate(self):
+        return partial(self.collate, count=True)  # the padded-token fraction of the run
+
+    def _train_batches(self):
+        if not self.group_by_length or self.fixed_train_batches is not None:
+            return super()._train_batches()
+        return length_grouped_batches(
             self.datasets["train"].lengths, self.batch_size, seed=torch.initial_seed() % 2**31
-        )
-        return self._loader(
-            "train", batch_size=1, shuffle=False, batch_sampler=sampler, collate_fn=counting
         )
