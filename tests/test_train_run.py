@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,51 @@ def test_wandb_logs_made_while_the_run_starts_arrive_in_order(tmp_path):
     assert "lr" in run.config_keys
     assert float(run.history["train/loss"]) == pytest.approx(1 / 3)  # the last one logged
     assert run.exit_code == 0
+
+
+def test_pydantic_docstrings_of_an_imported_model_need_no_module_rescan(tmp_path, monkeypatch):
+    """wandb's import defines pydantic models with attribute docstrings; pydantic asks inspect
+    for the module of each frame of the import, importlib's frozen frames included. Mapped, those
+    asks are cache hits (a full sys.modules scan each, unmapped: seconds with torch loaded)."""
+    import importlib
+    import inspect
+
+    from bakeoff.utils.wandb import map_frozen_import_frames
+
+    def import_models(name: str) -> tuple[type, int]:
+        (tmp_path / f"{name}.py").write_text(
+            "from typing import Generic, TypeVar\n"
+            "from pydantic import BaseModel, ConfigDict\n"
+            "T = TypeVar('T')\n"
+            "class Page(BaseModel, Generic[T]):\n"
+            "    model_config = ConfigDict(use_attribute_docstrings=True)\n"
+            "    x: T\n"
+            '    """the docstring of x"""\n'
+            # a parametrized model's source is in no frame: pydantic asks about every frame
+            "IntPage = Page[int]\n"
+        )
+        calls = 0
+        real = inspect.ismodule
+
+        def counting(obj):  # each sys.modules scan calls it once per loaded module
+            nonlocal calls
+            calls += 1
+            return real(obj)
+
+        with monkeypatch.context() as m:
+            m.setattr(inspect, "ismodule", counting)
+            m.syspath_prepend(str(tmp_path))
+            module = importlib.import_module(name)
+        return module.IntPage, calls
+
+    for name in [n for n in inspect.modulesbyfile if "<frozen " in n]:  # as a fresh process
+        del inspect.modulesbyfile[name]
+    _, unmapped = import_models("models_unmapped")
+    map_frozen_import_frames()
+    page, mapped = import_models("models_mapped")
+    assert page.model_fields["x"].description == "the docstring of x"  # still found
+    # in scans of sys.modules: the module just imported is new to inspect's cache (one scan)
+    assert mapped / len(sys.modules) < 2 and unmapped / len(sys.modules) > 5
 
 
 def test_max_steps_inside_the_first_epoch_finishes_without_validation(tiny_cfg):

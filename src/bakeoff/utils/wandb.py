@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,32 @@ def preload_wandb(logger_cfg) -> None:
     ]
     if not any(m != "disabled" for m in modes):
         return  # (a mode that is not one of MODES is reported when the logger is built)
+    map_frozen_import_frames()
     # A later wandb may move this module: then the import is only slower, not wrong.
     with contextlib.suppress(ImportError):
         import wandb.sdk.launch.inputs.internal  # noqa: F401  (what wandb.init imports)
+
+
+def map_frozen_import_frames() -> None:
+    """Let `inspect.getmodule` find frozen modules' frames in its cache instead of by a scan.
+
+    pydantic reads a model's attribute docstrings by walking up the frames of the import that
+    defines the class and asking `inspect.getmodule` of each (all of them, for a parametrized
+    generic model, whose source is in no frame). The frames of frozen modules (importlib's
+    `<frozen importlib._bootstrap>`, `<frozen runpy>` under `python -m`, ...) belong to pseudo-files
+    that are no module's `__file__`, so every such ask misses inspect's file cache and loops over
+    all of `sys.modules`: ~2 ms an ask with torch and lightning loaded, 1-3 s for wandb's import.
+    Mapping each pseudo-file (as asked, and as inspect resolves it against the working directory)
+    to its module makes the ask a dict lookup; what pydantic finds is unchanged (a frozen module's
+    frame never holds a model's source).
+    """
+    import inspect
+
+    for name, module in list(sys.modules.items()):
+        if getattr(getattr(module, "__spec__", None), "origin", None) == "frozen":
+            pseudo = f"<frozen {name}>"
+            inspect.modulesbyfile[pseudo] = name
+            inspect.modulesbyfile[inspect.getabsfile(None, pseudo)] = name
 
 
 def run_identity() -> tuple[str, str | None, list[str]]:
