@@ -148,7 +148,7 @@ def test_wandb_init_error_reaches_the_job_not_the_thread(tmp_path):
 
     logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="bogus")
     with pytest.raises(Exception, match="bogus"):
-        logger.experiment  # noqa: B018  (the property starts the run)
+        logger.experiment.id  # noqa: B018  (using the run waits for it)
     finish_wandb([logger])  # nothing left starting, nothing raised a second time
     assert logger._starting is None
 
@@ -169,6 +169,43 @@ def test_wandb_logs_made_while_the_run_starts_arrive_in_order(tmp_path):
     assert "lr" in run.config_keys
     assert float(run.history["train/loss"]) == pytest.approx(1 / 3)  # the last one logged
     assert run.exit_code == 0
+
+
+def test_wandb_run_starts_at_the_first_metrics_not_while_the_job_starts(tmp_path):
+    """Nothing W&B does delays a job's first step: the run starts once there is something to
+    show (the first metrics), and touching `experiment` at fit setup, as Lightning does, only
+    gets a stand-in; using the stand-in waits for the run."""
+    import time
+
+    from bakeoff.utils.wandb import finish_wandb
+    from bakeoff.utils.wandb_logger import BackgroundWandbLogger, StartingRun
+    from tests.wandb_files import offline_runs
+
+    logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="offline")
+    logger.log_hyperparams({"lr": 0.1})  # before fit: queued, does not start the run
+    stand_in = logger.experiment  # what Lightning's setup does with every logger
+    time.sleep(1.0)  # an init takes ~0.5 s: had it begun, the run would exist by now
+    assert isinstance(stand_in, StartingRun)
+    assert logger._experiment is None and logger._starting.is_alive()
+    logger.log_metrics({"train/loss": 0.5}, step=0)  # the first metrics start it
+    assert stand_in.id == logger.experiment.id  # used: waits for the run, then is the run
+    logger.log_metrics({"train/loss": 0.25}, step=1)
+    finish_wandb([logger])
+    (run,) = offline_runs(tmp_path)
+    assert "lr" in run.config_keys and float(run.history["train/loss"]) == 0.25
+
+
+def test_wandb_run_starts_by_itself_when_no_metrics_come(tmp_path, monkeypatch):
+    from bakeoff.utils.wandb import finish_wandb
+    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from tests.wandb_files import offline_runs
+
+    monkeypatch.setattr(BackgroundWandbLogger, "START_AFTER_S", 0.0)
+    logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="offline")
+    logger._starting.join(timeout=60)  # nothing logged: it started when the wait ran out
+    assert logger._experiment is not None
+    finish_wandb([logger])
+    assert len(offline_runs(tmp_path)) == 1
 
 
 def test_pydantic_docstrings_of_an_imported_model_need_no_module_rescan(tmp_path, monkeypatch):

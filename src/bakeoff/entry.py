@@ -46,7 +46,6 @@ def predict_task(cfg: DictConfig) -> None:
 def train_task(cfg: DictConfig) -> float | None:
     """Hydra task for train.py. Returns the best monitored value (for sweepers that optimise it)."""
     from bakeoff.utils.clock import start_job
-    from bakeoff.utils.wandb import preload_wandb
 
     start_job()  # timing.startup_s counts from here (from process start for the first job)
     if cfg.get("dry_run"):  # checked, built and measured, not trained: no logger, no record
@@ -58,7 +57,6 @@ def train_task(cfg: DictConfig) -> float | None:
             _fail(err)  # a sweep of dry runs stops at its first bad job
         return None
 
-    preload_wandb(cfg.get("logger"))  # before the stack loads: see its docstring
     from bakeoff.train import run
     from bakeoff.utils.summary import print_summary
 

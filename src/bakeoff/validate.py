@@ -381,14 +381,11 @@ def check_task_and_monitor(cfg: DictConfig) -> Problems:
 
 
 def data_modality(cfg: DictConfig) -> str | None:
-    """ "text" or "image": which backbones the data's DataModule can feed (None: unknown)."""
-    from bakeoff.data.image import ImageData
-    from bakeoff.data.text import TextData
+    """ "text" or "image": which backbones the data's DataModule can feed (None: unknown).
 
-    cls = _class(cfg.data.get("_target_"))
-    if cls is None:
-        return None
-    return "text" if issubclass(cls, TextData) else "image" if issubclass(cls, ImageData) else None
+    Read from the class's `modality`, which imports only the data's own module: the image
+    module would load pandas and PIL into a text job's start-up."""
+    return getattr(_class(cfg.data.get("_target_")), "modality", None) or None
 
 
 def model_modality(backbone: Any) -> str | None:

@@ -116,6 +116,8 @@ class IndexedDataset(Dataset):
 
 
 class TaskData(L.LightningDataModule):
+    modality = ""  # "text" | "image" in subclasses: which backbones take its batches
+
     def __init__(
         self,
         name: str,

@@ -75,6 +75,8 @@ class ImageData(TaskData):
     when the backbone's preprocessing was made for a different one.
     """
 
+    modality = "image"  # which backbones can take its batches (Backbone.modality)
+
     def __init__(self, *args, image_size: int | None = None, augment: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.image_size, self.augment = image_size, augment

@@ -93,6 +93,8 @@ def length_grouped_batches(lengths, batch_size: int, seed: int) -> LengthGrouped
 
 
 class TextData(TaskData):
+    modality = "text"  # which backbones can take its batches (Backbone.modality)
+
     def __init__(
         self,
         *args,

@@ -50,27 +50,6 @@ def has_api_key() -> bool:
         return False
 
 
-def preload_wandb(logger_cfg) -> None:
-    """Import wandb now, before torch and transformers are, if a logger will start a W&B run.
-
-    `wandb.init` imports wandb's public API, whose pydantic models extract field docstrings by
-    scanning every loaded module per class: about 0.8 s once torch, transformers and lightning
-    are loaded, 0.1 s before. Called at the start of a job, this moves that cost off the path
-    to the first step. Nothing else changes: the run itself starts later, from the logger.
-    """
-    modes = [
-        c.get("mode") or "auto"
-        for c in (logger_cfg or {}).values()
-        if c is not None and c.get("_target_") in WANDB_TARGETS
-    ]
-    if not any(m != "disabled" for m in modes):
-        return  # (a mode that is not one of MODES is reported when the logger is built)
-    map_frozen_import_frames()
-    # A later wandb may move this module: then the import is only slower, not wrong.
-    with contextlib.suppress(ImportError):
-        import wandb.sdk.launch.inputs.internal  # noqa: F401  (what wandb.init imports)
-
-
 def map_frozen_import_frames() -> None:
     """Let `inspect.getmodule` find frozen modules' frames in its cache instead of by a scan.
 
