@@ -3,7 +3,6 @@ interleaved repeats of them all on one workload."""
 
 from __future__ import annotations
 
-import argparse
 import time
 from functools import partial
 from pathlib import Path
@@ -28,7 +27,7 @@ from bakeoff.bench.model import (
     build_encoder,
     linear_warmup,
 )
-from bakeoff.bench.options import DEFAULT_STEPS, set_threads
+from bakeoff.bench.options import for_workload, set_threads
 from bakeoff.bench.workloads import Workload, fixed_batches, pad_collate, prepare
 
 CONTENDERS = {
@@ -237,8 +236,7 @@ def run_contender(name: str, w: Workload, opts, tmp: Path) -> dict:
 
 def bench_workload(workload: str, opts, tmp: Path) -> dict:
     """Interleaved repeats of every contender on one workload, plus its padding figures."""
-    steps = opts.steps or DEFAULT_STEPS.get(workload, 30)
-    opts = argparse.Namespace(**{**vars(opts), "steps": steps})  # this workload's step count
+    opts = for_workload(opts, workload)  # this workload's step and eval counts
     w = prepare(workload, opts, tmp)
     names = [n for n in CONTENDERS if not (opts.no_grouped and n == "bakeoff_grouped")]
     runs: dict[str, list[dict]] = {n: [] for n in names}
@@ -262,7 +260,7 @@ def bench_workload(workload: str, opts, tmp: Path) -> dict:
     epoch_grouped = list(length_grouped_batches(w.lengths, opts.batch_size, seed=opts.seed))
     return {
         "n_train": len(w.train),
-        "steps": steps,
+        "steps": opts.steps,
         "adamw": w.adamw,
         "runs": runs,
         "compile": compiled,

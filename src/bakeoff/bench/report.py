@@ -6,6 +6,7 @@ import math
 
 from bakeoff.bench.compile_costs import COMPILE_SCENARIOS
 from bakeoff.bench.contenders import CONTENDERS
+from bakeoff.bench.options import DEFAULT_EVAL_SAMPLES
 from bakeoff.bench.summary import fmt_spread, spread
 
 
@@ -25,7 +26,7 @@ def render(report: dict) -> str:
         f"- software: Python {m['python']}, torch {m['torch']}, transformers {m['transformers']}, lightning {m['lightning']}",
         f"- settings: device {opts['device']}, precision {opts['precision']}, {opts['threads']} torch threads, "
         f"batch {opts['batch_size']}, max length {opts['max_length']}, {opts['repeats']} repeats, "
-        f"{opts['eval_samples']} test reviews for eval",
+        f"test reviews for eval: {opts['eval_samples'] or DEFAULT_EVAL_SAMPLES}",
         f"- wall time of the whole benchmark: {report['wall_s'] / 60:.1f} min",
         "",
         "## Method",
@@ -201,6 +202,8 @@ def render_memory(report: dict) -> list[str]:
         "**plain**: bakeoff's data, a hand-written AdamW loop, eval in inference mode;",
         f"**bakeoff**: `python train.py logger=csv trainer.max_epochs=1 trainer.limit_train_batches={opts['memory_batches']}`",
         "(validation, checkpoints, the best checkpoint tested, predictions and record).",
+        "The two run side by side (peak RSS does not depend on speed), so their wall times",
+        "are those of two processes sharing the cores.",
         "",
         "| process | peak RSS (MB) | × plain | padded tokens | wall s |",
         "| --- | --- | --- | --- | --- |",
