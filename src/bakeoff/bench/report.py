@@ -202,8 +202,6 @@ def render_memory(report: dict) -> list[str]:
         "**plain**: bakeoff's data, a hand-written AdamW loop, eval in inference mode;",
         f"**bakeoff**: `python train.py logger=csv trainer.max_epochs=1 trainer.limit_train_batches={opts['memory_batches']}`",
         "(validation, checkpoints, the best checkpoint tested, predictions and record).",
-        "The two run side by side (peak RSS does not depend on speed), so their wall times",
-        "are those of two processes sharing the cores.",
         "",
         "| process | peak RSS (MB) | × plain | padded tokens | wall s |",
         "| --- | --- | --- | --- | --- |",
