@@ -170,8 +170,9 @@ class TextData(TaskData):
         return partial(self.collate, count=True)  # the padded-token fraction of the run
 
     def _train_batches(self):
-        if not self.group_by_length or self.fixed_train_batches is not None:
-            return super()._train_batches()
+        batches = super()._train_batches()  # fixed batches, where set, come first
+        if batches is not None or not self.group_by_length:
+            return batches
         return length_grouped_batches(
             self.datasets["train"].lengths, self.batch_size, seed=torch.initial_seed() % 2**31
         )
