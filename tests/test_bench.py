@@ -15,11 +15,12 @@ import torch
 from omegaconf import OmegaConf
 
 from bakeoff.bench import main
-from bakeoff.bench.contenders import CONTENDERS
+from bakeoff.bench.contenders import CONTENDERS, repeat_order
 from bakeoff.bench.measure import flop_spec, train_flops
 from bakeoff.bench.memory import run_measuring_rss
 from bakeoff.bench.model import MeanPoolClassifier, build_encoder, tiny_bert_config
 from bakeoff.bench.options import bench_command
+from bakeoff.bench.summary import paired, startup_ratios
 from tests.conftest import CONF
 
 
@@ -58,7 +59,7 @@ def test_bench_smoke_tiny_bert(tmp_path):
         [
             "--workloads=tiny_bert",
             "--steps=3",
-            "--repeats=1",
+            "--repeats=2",
             "--eval-samples=16",
             "--no-startup",
             "--no-probe",  # MiniLM over the whole data set: make bench only
@@ -75,10 +76,12 @@ def test_bench_smoke_tiny_bert(tmp_path):
     report = json.loads(raw.read_text())
     runs = report["workloads"]["tiny_bert"]["runs"]
     assert list(runs) == list(CONTENDERS)
-    for name, (run,) in runs.items():
-        assert run["steps"] == 3, name
-        for key in ("samples_per_s", "first_step_s", "eval_samples_per_s", "peak_rss_mb"):
-            assert finite(run[key]) and run[key] > 0, (name, key)
+    for name, rs in runs.items():
+        assert [r["repeat"] for r in rs] == [0, 1], name
+        for run in rs:
+            assert run["steps"] == 3, name
+            for key in ("samples_per_s", "first_step_s", "eval_samples_per_s", "peak_rss_mb"):
+                assert finite(run[key]) and run[key] > 0, (name, key)
 
     summary = report["summary"]["tiny_bert"]
     assert summary["plain"]["ratio_to_plain"]["median"] == pytest.approx(1.0)
@@ -89,8 +92,8 @@ def test_bench_smoke_tiny_bert(tmp_path):
     for name in ("plain", "bakeoff", "hf_trainer"):
         assert finite(summary[name]["flops_real_per_s"]["median"]), name
     # bakeoff counted the padding of the batches its own loader collated: the same batches.
-    assert runs["bakeoff"][0]["padded_fraction"] == pytest.approx(
-        runs["plain"][0]["padded_fraction"]
+    assert runs["bakeoff"][1]["padded_fraction"] == pytest.approx(
+        runs["plain"][1]["padded_fraction"]
     )
     compiled = report["workloads"]["tiny_bert"]["compile"]["runs"]
     assert compiled["eager"]["graphs"] == 0
@@ -106,6 +109,29 @@ def test_bench_smoke_tiny_bert(tmp_path):
     assert "## Goals" in text and "## torch.compile (tiny_bert)" in text
     assert "| bert-base (random init), bf16-mixed | not measured (no GPU lent) |" in text
     assert {g["result"] for g in report["goals"]} <= {"PASS", "MISS", "n/a"}
+
+
+def test_repeats_alternate_the_order_and_ratios_pair_by_repeat():
+    """A B C, C B A: a drifting machine favours no contender over a pair of repeats. A
+    contender run in fewer repeats (the grouped one on MiniLM) pairs with its own repeats."""
+    names = ["plain", "bakeoff", "hf_trainer"]
+    assert repeat_order(names, 0) == names and repeat_order(names, 1) == names[::-1]
+    plain = [{"repeat": 0, "s": 10.0}, {"repeat": 1, "s": 20.0}]
+    grouped = [{"repeat": 1, "s": 50.0}]
+    assert paired(grouped, plain, "s") == [2.5]
+    assert paired(plain, plain, "s") == [1.0, 1.0]
+
+
+def test_startup_ratios_pair_each_round_with_its_bare_import():
+    startup = {
+        "bare import of torch": [6.0, 8.0, 7.0],
+        "train.py model=tiny_bert, logger=csv": [7.2, 8.8, 9.1],
+    }
+    ratios = startup_ratios(startup)
+    assert ratios["bare import of torch"]["median"] == 1.0
+    # rounds 1.2, 1.1, 1.3: the slow second round counts against its own bare import
+    csv = ratios["train.py model=tiny_bert, logger=csv"]
+    assert (csv["min"], csv["median"], csv["max"]) == pytest.approx((1.1, 1.2, 1.3))
 
 
 def test_peak_rss_of_a_child_process_is_its_own(tmp_path):

@@ -8,13 +8,14 @@
 
 plain, bakeoff and hf_trainer train on the same batches in the same order (same examples, batch
 size, max length, precision, threads). Repeats run plain, bakeoff, hf_trainer, bakeoff_grouped,
-plain, ... so that machine noise hits all alike, and ratios are taken within one repeat.
+then the reverse order, and so on, so that machine noise and drift hit all alike, and ratios
+are taken within one repeat.
 Throughput is the samples of steps 2..N over their wall time, timed at the end of each optimizer
 step, for every contender alike: the first step pays for lazy initialisation.
 Start-up (process start -> first step) is measured in fresh subprocesses. Writes the whole of
 docs/benchmarks.md and prints the same tables.
 
-    python scripts/bench.py                      # make bench: minilm + tiny_bert, 3 repeats
+    python scripts/bench.py                      # make bench: minilm (2 repeats) + tiny_bert (4)
     python scripts/bench.py --workloads tiny_bert --steps 5 --repeats 1 --no-startup
     python -m bakeoff.bench ...                  # the same
 

@@ -53,13 +53,29 @@ def run_benchmark(opts) -> dict:
             "flops": matmul_peak_flops(opts.device, dtype, opts.peak_seconds),
         },
         "workloads": {},
+        "startup": None,
+        "probe": None,
+        "memory": None,
     }
+    sections: dict[str, float] = {}  # seconds each section took: where the budget goes
+
+    def timed(name: str, section, *args):
+        tic = time.perf_counter()
+        try:
+            return section(*args)
+        finally:
+            sections[name] = time.perf_counter() - tic
+
     with tempfile.TemporaryDirectory(prefix="bakeoff-bench-") as tmp:
         for w in opts.workloads:
-            report["workloads"][w] = bench_workload(w, opts, Path(tmp))
-        report["startup"] = None if opts.no_startup else measure_startup(opts, Path(tmp))
-        report["probe"] = None if opts.no_probe else guarded(measure_probe, opts, Path(tmp))
-        report["memory"] = None if opts.no_memory else guarded(measure_memory, opts, Path(tmp))
+            report["workloads"][w] = timed(w, bench_workload, w, opts, Path(tmp))
+        if not opts.no_startup:
+            report["startup"] = timed("start-up", measure_startup, opts, Path(tmp))
+        if not opts.no_probe:
+            report["probe"] = timed("probe", guarded, measure_probe, opts, Path(tmp))
+        if not opts.no_memory:
+            report["memory"] = timed("memory", guarded, measure_memory, opts, Path(tmp))
+    report["section_s"] = sections
     report["summary"] = {w: summarize(r["runs"]) for w, r in report["workloads"].items()}
     report["padding"] = {w: r["padding"] for w, r in report["workloads"].items()}
     report["wall_s"] = time.perf_counter() - start

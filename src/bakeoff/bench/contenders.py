@@ -234,15 +234,24 @@ def run_contender(name: str, w: Workload, opts, tmp: Path) -> dict:
     return out
 
 
+def repeat_order(names: list[str], r: int) -> list[str]:
+    """Contenders in repeat r: as listed in even repeats, reversed in odd ones (A B C, C B A).
+    A machine that drifts slower or faster over a section then favours no contender over a
+    pair of repeats, where a fixed order would always give the first one the same slot."""
+    return names if r % 2 == 0 else names[::-1]
+
+
 def bench_workload(workload: str, opts, tmp: Path) -> dict:
     """Interleaved repeats of every contender on one workload, plus its padding figures."""
-    opts = for_workload(opts, workload)  # this workload's step and eval counts
+    opts = for_workload(opts, workload)  # this workload's step, repeat and eval counts
     w = prepare(workload, opts, tmp)
     names = [n for n in CONTENDERS if not (opts.no_grouped and n == "bakeoff_grouped")]
     runs: dict[str, list[dict]] = {n: [] for n in names}
     for r in range(opts.repeats):
-        for name in names:
-            out = run_contender(name, w, opts, tmp / f"r{r}")
+        for name in repeat_order(names, r):
+            if name == "bakeoff_grouped" and r >= opts.grouped_repeats:
+                continue
+            out = run_contender(name, w, opts, tmp / f"r{r}") | {"repeat": r}
             runs[name].append(out)
             print(
                 f"[{workload} {r + 1}/{opts.repeats}] {name:16s} "
@@ -261,6 +270,8 @@ def bench_workload(workload: str, opts, tmp: Path) -> dict:
     return {
         "n_train": len(w.train),
         "steps": opts.steps,
+        "repeats": opts.repeats,
+        "grouped_repeats": opts.grouped_repeats,
         "adamw": w.adamw,
         "runs": runs,
         "compile": compiled,

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,13 +19,18 @@ from bakeoff.bench.model import LR, WEIGHT_DECAY, MeanPoolClassifier, build_enco
 from bakeoff.bench.options import ROOT, bench_command, child_env, set_threads
 from bakeoff.bench.workloads import default_data, examples_of, pad_collate
 
+# Eval batches per split in the memory runs: eval goes longest first (in both), so the first
+# batches are the widest, where an eval pass peaks; the rest would only add minutes.
+EVAL_BATCHES = 2
+
 
 def memory_plain(opts) -> None:
     """Subprocess mode: the plain loop on the default workload; prints its figures as JSON.
 
     bakeoff's data (all reviews, max length 256) and its length-grouped batches of the run seed
     (the batches `train.py` trains on), the first `--memory-batches` of them, AdamW in train
-    mode; then one inference pass over val and test. Peak RSS is read by the parent (wait4).
+    mode; then inference over the widest `EVAL_BATCHES` of val and of test. Peak RSS is read by
+    the parent (wait4).
     """
     from torch.utils.data import DataLoader
 
@@ -32,7 +38,7 @@ def memory_plain(opts) -> None:
 
     set_threads(opts.threads)
     tmp = Path(opts.memory_plain)
-    cfg, dm = default_data(tmp, "plain")
+    cfg, dm = default_data(tmp / "tokens", tmp / "plain")
     train = examples_of(dm.datasets["train"])
     lengths = dm.datasets["train"].lengths
     batches = list(length_grouped_batches(lengths, dm.batch_size, seed=cfg.seed))
@@ -50,14 +56,28 @@ def memory_plain(opts) -> None:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     model.eval()
+    size = dm.eval_batch_size
     with torch.inference_mode(), autocast(opts):
         for split in ("val", "test"):
             examples = sorted(examples_of(dm.datasets[split]), key=lambda e: -len(e["input_ids"]))
-            for i in range(0, len(examples), dm.eval_batch_size):
-                batch = collate(examples[i : i + dm.eval_batch_size])
+            for i in range(0, min(len(examples), EVAL_BATCHES * size), size):
+                batch = collate(examples[i : i + size])
                 batch.pop("labels")
                 model(**{k: v.to(opts.device) for k, v in batch.items()}).argmax(-1).cpu()
     print(json.dumps({"padded_fraction": padded_fraction(batches, lengths), "steps": len(batches)}))
+
+
+def through_widest_batch(tmp: Path) -> int:
+    """How many of the run's length-grouped training batches come up to and with the first of
+    the widest: the step where training memory peaks (default data, run seed)."""
+    from bakeoff.data.text import length_grouped_batches
+
+    cfg, dm = default_data(tmp / "tokens", tmp / "widths")
+    lengths = np.asarray(dm.datasets["train"].lengths)
+    widths = [
+        int(lengths[b].max()) for b in length_grouped_batches(lengths, dm.batch_size, cfg.seed)
+    ]
+    return widths.index(max(widths)) + 1
 
 
 # Starts the measured process from a fresh, small one. A child's peak RSS (rusage maxrss) keeps
@@ -95,12 +115,13 @@ def measure_memory(opts, tmp: Path) -> dict:
     """Peak RSS of the plain loop and of `train.py` on the same batches, each in its own process."""
     mem_tmp = tmp / "memory"
     accel = "gpu" if opts.device == "cuda" else "cpu"
+    n_batches = opts.memory_batches or through_widest_batch(tmp)
     argvs = {
         "plain": bench_command(
             "--memory-plain",
-            str(mem_tmp),
+            str(tmp),  # its data: the default data's token cache under tmp (the probe's)
             "--memory-batches",
-            str(opts.memory_batches),
+            str(n_batches),
             "--device",
             opts.device,
             "--threads",
@@ -112,9 +133,11 @@ def measure_memory(opts, tmp: Path) -> dict:
             "logger=csv",
             "callbacks.progress_bar=null",
             "trainer.max_epochs=1",
-            f"trainer.limit_train_batches={opts.memory_batches}",
+            f"trainer.limit_train_batches={n_batches}",
+            f"trainer.limit_val_batches={EVAL_BATCHES}",
+            f"trainer.limit_test_batches={EVAL_BATCHES}",
             f"trainer.accelerator={accel}",
-            f"data.cache_dir={mem_tmp / 'tokens'}",
+            f"data.cache_dir={tmp / 'tokens'}",
             f"hydra.run.dir={mem_tmp / 'bakeoff'}",
         ],
     }
@@ -126,7 +149,12 @@ def measure_memory(opts, tmp: Path) -> dict:
         tic = time.perf_counter()
         proc, peak_mb = run_measuring_rss(argv, mem_tmp / f"{name}-logs")
         wall = time.perf_counter() - tic
-        row: dict[str, Any] = {"peak_rss_mb": peak_mb, "wall_s": wall, "rc": proc.returncode}
+        row: dict[str, Any] = {
+            "peak_rss_mb": peak_mb,
+            "wall_s": wall,
+            "rc": proc.returncode,
+            "batches": n_batches,
+        }
         try:
             if name == "plain":
                 row |= json.loads(proc.stdout.strip().splitlines()[-1])
@@ -134,6 +162,7 @@ def measure_memory(opts, tmp: Path) -> dict:
                 record = json.loads((mem_tmp / "bakeoff" / "results.json").read_text())
                 row["padded_fraction"] = record["data"]["padded_token_fraction"]
                 row["record_peak_rss_mb"] = record["resources"]["peak_rss_mb"]
+                row["startup_s"] = record["timing"]["startup_s"]
         except Exception:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             print(f"memory: '{name}' gave no figures (rc {proc.returncode}): {tail}")

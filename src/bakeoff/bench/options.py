@@ -17,10 +17,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[3]
 CONF = ROOT / "conf"
 
-# Optimizer steps per contender and repeat. MiniLM steps take seconds: 10 (was 15) to keep
-# `make bench` near its time budget, at the price of a wider spread over the repeats (the report
-# shows it); tiny_bert steps take milliseconds, so more of them average out timer noise.
-DEFAULT_STEPS = {"minilm": 10, "tiny_bert": 60}
+# Optimizer steps per contender and repeat. MiniLM steps take ~2.7 s each: 8 of them (7 timed)
+# keep `make bench` inside its 15-minute budget, at the price of a wider spread over the repeats
+# (the report shows it); tiny_bert steps take milliseconds, so more of them average out timer noise.
+DEFAULT_STEPS = {"minilm": 8, "tiny_bert": 60}
+# Repeats per workload. Repeats alternate the contenders' order (A B C, C B A, ...), so a machine
+# that slows down or speeds up over the section affects each contender alike in pairs of repeats.
+# MiniLM: two (one such pair), again for the time budget; tiny_bert repeats take seconds.
+DEFAULT_REPEATS = {"minilm": 2, "tiny_bert": 4}
+# Repeats of the length-grouped contender, where fewer than the others: on MiniLM its samples/s
+# are ~2.5x the random batches', which one repeat shows well beyond the machine's noise.
+GROUPED_REPEATS = {"minilm": 1}
 # Test reviews each contender evaluates. tiny_bert gets through 128 of them in ~30 ms, where the
 # fixed cost of any evaluation loop (Lightning's test hooks, ~10 ms) would set the ratio; the
 # whole test split (1000) takes ~0.25 s. MiniLM's 128 take ~1.5 s already.
@@ -28,11 +35,14 @@ DEFAULT_EVAL_SAMPLES = {"minilm": 128, "tiny_bert": 1000}
 
 
 def for_workload(opts: argparse.Namespace, workload: str) -> argparse.Namespace:
-    """The options with this workload's step and eval counts filled in where not given."""
+    """The options with this workload's step, repeat and eval counts filled in where not given."""
+    repeats = opts.repeats or DEFAULT_REPEATS.get(workload, 3)
     return argparse.Namespace(
         **{
             **vars(opts),
             "steps": opts.steps or DEFAULT_STEPS.get(workload, 30),
+            "repeats": repeats,
+            "grouped_repeats": min(repeats, GROUPED_REPEATS.get(workload, repeats)),
             "eval_samples": opts.eval_samples or DEFAULT_EVAL_SAMPLES.get(workload, 128),
         }
     )
@@ -51,7 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help=f"optimizer steps per contender and repeat (default: {DEFAULT_STEPS}, else 30)",
     )
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"repeats of each contender (default: {DEFAULT_REPEATS}, else 3)",
+    )
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda if any")
     p.add_argument("--precision", choices=["32-true", "bf16-mixed"], default="32-true")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
@@ -74,7 +89,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-probe", action="store_true", help="skip the linear-probe run")
     p.add_argument("--no-memory", action="store_true", help="skip the own-process memory runs")
     p.add_argument(
-        "--memory-batches", type=int, default=25, help="training batches of the memory runs"
+        "--memory-batches",
+        type=int,
+        default=None,
+        help="training batches of the memory runs (default: up to the first of the widest)",
     )
     p.add_argument("--first-step-only", default=None, help=argparse.SUPPRESS)  # subprocess mode
     p.add_argument("--memory-plain", default=None, help=argparse.SUPPRESS)  # subprocess mode

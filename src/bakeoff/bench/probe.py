@@ -71,7 +71,7 @@ def measure_probe(opts, tmp: Path) -> dict:
     """`python train.py finetune=linear_probe trainer.max_epochs=10` (default data, MiniLM) in a
     fresh process with empty caches (tokenized and features), against one forward pass."""
     probe_tmp = tmp / "probe"
-    cfg, dm = default_data(probe_tmp, "forward")
+    cfg, dm = default_data(tmp / "tokens", probe_tmp / "forward")  # the memory runs read it too
     forward_s, n = forward_pass_s(dm, opts)
     print(f"[probe] forward pass over train+val+test: {n} reviews in {forward_s:.1f} s", flush=True)
     run_dir = probe_tmp / "run"

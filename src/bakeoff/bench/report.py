@@ -6,8 +6,9 @@ import math
 
 from bakeoff.bench.compile_costs import COMPILE_SCENARIOS
 from bakeoff.bench.contenders import CONTENDERS
-from bakeoff.bench.options import DEFAULT_EVAL_SAMPLES
-from bakeoff.bench.summary import fmt_spread, spread
+from bakeoff.bench.memory import EVAL_BATCHES
+from bakeoff.bench.options import DEFAULT_EVAL_SAMPLES, DEFAULT_REPEATS
+from bakeoff.bench.summary import fmt_spread, spread, startup_ratios
 
 
 def render(report: dict) -> str:
@@ -25,9 +26,11 @@ def render(report: dict) -> str:
         + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU"),
         f"- software: Python {m['python']}, torch {m['torch']}, transformers {m['transformers']}, lightning {m['lightning']}",
         f"- settings: device {opts['device']}, precision {opts['precision']}, {opts['threads']} torch threads, "
-        f"batch {opts['batch_size']}, max length {opts['max_length']}, {opts['repeats']} repeats, "
+        f"batch {opts['batch_size']}, max length {opts['max_length']}, "
+        f"repeats: {opts['repeats'] or DEFAULT_REPEATS}, "
         f"test reviews for eval: {opts['eval_samples'] or DEFAULT_EVAL_SAMPLES}",
-        f"- wall time of the whole benchmark: {report['wall_s'] / 60:.1f} min",
+        f"- wall time of the whole benchmark: {report['wall_s'] / 60:.1f} min"
+        + section_times(report),
         "",
         "## Method",
         "",
@@ -42,8 +45,9 @@ def render(report: dict) -> str:
         "(defaults, except no gradient clipping and sequential sampling over the batches laid out",
         "in order). **bakeoff, group_by_length=true** is bakeoff with its own length-grouped batches",
         "(a different, less padded batch set; its ratio shows what grouping buys). Repeats run",
-        "plain, bakeoff, transformers.Trainer, grouped, plain, … and ratios pair contenders within a",
-        "repeat. Train samples/s = samples of steps 2..N / wall time from the end of step 1 to the end",
+        "plain, bakeoff, transformers.Trainer, grouped, then the reverse order, and so on (a machine",
+        "drifting slower or faster favours no contender over a pair of repeats); ratios pair",
+        "contenders within a repeat. Train samples/s = samples of steps 2..N / wall time from the end of step 1 to the end",
         "of step N (data loading included, first step excluded), for all contenders alike. *First step*",
         "is in-process: from building the model (data already tokenized) to the end of the first",
         "optimizer step. Eval samples/s: the first test reviews, one pass, eval batch size from the",
@@ -54,11 +58,14 @@ def render(report: dict) -> str:
         "",
     ]
     for w, s in report["summary"].items():
-        n_train, steps = report["workloads"][w]["n_train"], report["workloads"][w]["steps"]
+        wr = report["workloads"][w]
+        n_train, steps, repeats = wr["n_train"], wr["steps"], wr.get("repeats", opts["repeats"])
+        fewer = {n: c["repeats"] for n, c in s.items() if c.get("repeats", repeats) < repeats}
+        fewer_txt = "".join(f" ({CONTENDERS[n]}: {k})" for n, k in fewer.items())
         lines += [
             f"## {w}",
             "",
-            f"{steps} steps of {opts['batch_size']} from {n_train} training reviews; median (min–max) over {opts['repeats']} repeats.",
+            f"{steps} steps of {opts['batch_size']} from {n_train} training reviews; median (min–max) over {repeats} repeats{fewer_txt}.",
             "",
             "| contender | train samples/s | × plain loop | first step (s) | eval samples/s | eval × plain | peak RSS (MB) | padded tokens | FLOP/s, real tokens (of matmul peak) |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -111,27 +118,7 @@ def render(report: dict) -> str:
         lines.append(f"| {w} | {pad['epoch_random']:.1%} | {pad['epoch_grouped']:.1%} |")
     lines.append("")
     lines += render_compile(report)
-    if report.get("startup"):
-        bare = spread(next(v for k, v in report["startup"].items() if k.startswith("bare import")))
-        lines += [
-            "## Start-up",
-            "",
-            "Fresh subprocesses: seconds from process start to the start of the first training batch",
-            "(the point bakeoff's `timing.startup_s` marks; read from its `results.json`), median",
-            f"(min–max) of {opts['startup_repeats']}. `train.py` runs: `trainer.max_steps=1 test=false`, no",
-            "validation or checkpoints; its splits come from the token cache (`data.cache_dir`) that",
-            "the runs above filled, as in every job of a sweep after the first, except in the",
-            "*no token cache* row, which tokenizes all splits (a sweep's first job). The plain loop",
-            "tokenizes all 4000 training reviews; the bare import only imports. The clock is the",
-            "kernel's process start tick (`bakeoff.utils.clock`), to 10 ms.",
-            "",
-            "| process | start → first step (s) | × bare import |",
-            "| --- | --- | --- |",
-        ]
-        for label, xs in report["startup"].items():
-            sp = spread(xs)
-            lines.append(f"| {label} | {fmt_spread(sp, 2)} | {sp['median'] / bare['median']:.2f} |")
-        lines.append("")
+    lines += render_startup(report)
     lines += render_probe(report) + render_memory(report) + render_gpu(report)
     lines += [
         "## Goals (issues 5 and 12)",
@@ -142,6 +129,56 @@ def render(report: dict) -> str:
     lines += [f"| {g['goal']} | {g['measured']} | {g['result']} |" for g in report["goals"]]
     lines += ["", "PASS / MISS state what this run measured; they are figures, not tests.", ""]
     return "\n".join(lines)
+
+
+def section_times(report: dict) -> str:
+    """` (minilm 3.1, start-up 2.0, ...)`: the minutes of each section, where known."""
+    sections = report.get("section_s") or {}
+    if not sections:
+        return ""
+    parts = ", ".join(f"{name} {secs / 60:.1f}" for name, secs in sections.items())
+    return f" (minutes per section: {parts}; the rest is setting up)"
+
+
+def render_startup(report: dict) -> list[str]:
+    startup = report.get("startup")
+    if not startup:
+        return []
+    opts = report["options"]
+    ratios = startup_ratios(startup)
+    lines = [
+        "## Start-up",
+        "",
+        "Fresh subprocesses: seconds from process start to the start of the first training batch",
+        "(the point bakeoff's `timing.startup_s` marks; read from its `results.json`), median",
+        f"(min–max) of {opts['startup_repeats']} rounds; each round runs every process once, back to",
+        "back, and a row's ratio is over the bare import of its own round. `train.py` runs:",
+        "`trainer.max_steps=1 test=false`, no validation or checkpoints; their splits come from the",
+        "token cache (`data.cache_dir`) that the runs above filled, as in every job of a sweep",
+        "after the first. The plain loop tokenizes all 4000 training reviews; the bare import only",
+        "imports. The clock is the kernel's process start tick (`bakeoff.utils.clock`), to 10 ms.",
+        "",
+        "| process | start → first step (s) | × bare import (same round) |",
+        "| --- | --- | --- |",
+    ]
+    for label, xs in startup.items():
+        lines.append(f"| {label} | {fmt_spread(spread(xs), 2)} | {fmt_spread(ratios[label], 2)} |")
+    # MiniLM at the default data's max length 256, one run each, from the sections below.
+    bare = spread(next(v for k, v in startup.items() if k.startswith("bare import")))["median"]
+    once = {
+        "`train.py` MiniLM, default data, token cache (the memory section's run)": (
+            report.get("memory") or {}
+        )
+        .get("bakeoff", {})
+        .get("startup_s"),
+        "`train.py` MiniLM, linear probe, empty token cache (the probe section's run)": (
+            report.get("probe") or {}
+        ).get("startup_s"),
+    }
+    for label, secs in once.items():
+        if secs is not None:
+            lines.append(f"| {label}, one run | {secs:.2f} | {secs / bare:.2f} (of the median) |")
+    return [*lines, ""]
 
 
 def render_probe(report: dict) -> list[str]:
@@ -191,16 +228,18 @@ def render_memory(report: dict) -> list[str]:
         return []
     if memory.get("status") == "failed":
         return ["## Memory", "", f"The memory runs failed: {memory['error']}", ""]
-    opts = report["options"]
+    n = memory["bakeoff"].get("batches", report["options"]["memory_batches"])
     lines = [
         "## Memory (default workload, each in its own process)",
         "",
         "Peak RSS of a whole process as the kernel counts it (wait4's rusage, what",
         "`/usr/bin/time -v` shows): all 4000 training reviews tokenized at max length 256, the",
-        f"first {opts['memory_batches']} length-grouped batches of 32 of the run seed (the same",
-        "batches in both, among them the widest, 256 tokens), then one pass over val and test.",
+        f"first {n} length-grouped batches of 32 of the run seed (the same batches in both, up to",
+        "and with the first of the widest, 256 tokens, where training memory peaks), then the",
+        f"{EVAL_BATCHES} widest eval batches of val and of test (eval runs longest first in both).",
         "**plain**: bakeoff's data, a hand-written AdamW loop, eval in inference mode;",
-        f"**bakeoff**: `python train.py logger=csv trainer.max_epochs=1 trainer.limit_train_batches={opts['memory_batches']}`",
+        f"**bakeoff**: `python train.py logger=csv trainer.max_epochs=1 trainer.limit_train_batches={n}",
+        f"trainer.limit_val_batches={EVAL_BATCHES} trainer.limit_test_batches={EVAL_BATCHES}`",
         "(validation, checkpoints, the best checkpoint tested, predictions and record).",
         "",
         "| process | peak RSS (MB) | × plain | padded tokens | wall s |",

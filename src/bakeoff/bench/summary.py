@@ -13,18 +13,26 @@ def spread(xs: list[float]) -> dict[str, float]:
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
 
 
+def paired(runs: list[dict], reference: list[dict], key: str) -> list[float]:
+    """run[key] / reference[key] for each repeat both ran (a contender may run in fewer)."""
+    by_repeat = {r.get("repeat", i): r for i, r in enumerate(reference)}
+    return [
+        r[key] / by_repeat[rep][key]
+        for i, r in enumerate(runs)
+        if (rep := r.get("repeat", i)) in by_repeat
+    ]
+
+
 def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
     """Per contender: median and min-max over repeats; ratios paired within each repeat."""
-    plain = [r["samples_per_s"] for r in runs["plain"]]
-    plain_eval = [r["eval_samples_per_s"] for r in runs["plain"]]
+    plain = runs["plain"]
     out = {}
     for name, rs in runs.items():
-        sps = [r["samples_per_s"] for r in rs]
-        evals = [r["eval_samples_per_s"] for r in rs]
         out[name] = {
-            "samples_per_s": spread(sps),
-            "ratio_to_plain": spread([s / p for s, p in zip(sps, plain, strict=True)]),
-            "eval_ratio_to_plain": spread([e / p for e, p in zip(evals, plain_eval, strict=True)]),
+            "repeats": len(rs),
+            "samples_per_s": spread([r["samples_per_s"] for r in rs]),
+            "ratio_to_plain": spread(paired(rs, plain, "samples_per_s")),
+            "eval_ratio_to_plain": spread(paired(rs, plain, "eval_samples_per_s")),
             "first_step_s": spread([r["first_step_s"] for r in rs]),
             "eval_samples_per_s": spread([r["eval_samples_per_s"] for r in rs]),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
@@ -33,9 +41,8 @@ def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
             "flops_real_per_s": spread([r.get("flops_real_per_s") for r in rs]),
         }
     if "hf_trainer" in runs:
-        pairs = zip(runs["bakeoff"], runs["hf_trainer"], strict=True)
         out["bakeoff"]["ratio_to_hf_trainer"] = spread(
-            [b["samples_per_s"] / h["samples_per_s"] for b, h in pairs]
+            paired(runs["bakeoff"], runs["hf_trainer"], "samples_per_s")
         )
     return out
 
@@ -44,3 +51,14 @@ def fmt_spread(s: dict, digits: int = 1) -> str:
     if math.isnan(s["median"]):
         return "–"
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+
+
+def startup_ratios(startup: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Each start-up row over the bare import of the same round (median and min-max over
+    rounds): a round runs its processes back to back, so a slow spell of the machine weighs on
+    both sides of a ratio."""
+    bare = next((v for k, v in startup.items() if k.startswith("bare import")), [])
+    return {
+        label: spread([x / b for x, b in zip(xs, bare, strict=True)])
+        for label, xs in startup.items()
+    }

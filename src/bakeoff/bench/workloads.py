@@ -126,14 +126,13 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
     )
 
 
-def default_data(tmp: Path, name: str):
-    """The default job's data (data=amazon_reviews: all reviews, max length 256), set up."""
+def default_data(cache_dir: Path, output_dir: Path):
+    """The default job's data (data=amazon_reviews: all reviews, max length 256), set up, its
+    tokenized splits read from (or written to) the token cache in `cache_dir`."""
     from bakeoff.models.backbones import TextPreprocessing
     from bakeoff.run import build_data
 
-    cfg = compose(
-        ["logger=csv", f"data.cache_dir={tmp / 'tokens'}", f"paths.output_dir={tmp / name}"]
-    )
+    cfg = compose(["logger=csv", f"data.cache_dir={cache_dir}", f"paths.output_dir={output_dir}"])
     dm = build_data(cfg, TextPreprocessing(minilm_tokenizer()))
     dm.setup("fit")
     return cfg, dm
