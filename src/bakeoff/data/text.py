@@ -109,6 +109,10 @@ class TextData(TaskData):
         self.cached_splits = 0  # how many splits came from the cache (for results.json)
         self.tokens = {"real": 0, "padded": 0}  # counted by collate: the padded-token fraction
 
+    @property
+    def read_cache_dir(self) -> str | None:
+        return self.cache_dir  # the parsed tables and the drawn split, beside the tokens
+
     # The backbone's tokenizer, from `preprocessing`: given when the DataModule is built, or set
     # after `read()` (a run reads and checks its data before any weights load).
     @property

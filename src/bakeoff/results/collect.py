@@ -18,6 +18,7 @@ import pandas as pd
 from bakeoff.errors import BakeoffError
 from bakeoff.results.record import RECORD_NAME
 from bakeoff.results.schema import flat_fields
+from bakeoff.utils.overrides import override_key
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
@@ -101,8 +102,8 @@ def _read_job(run_dir: Path) -> Job:
         # Hydra writes config.yaml beside overrides.yaml; without it, seed/fold still show.
         for item in hydra_overrides:
             key, _, value = item.partition("=")
-            if _override_key(key) in ("seed", "fold") and value:
-                record[_override_key(key)] = int(value) if value.lstrip("-").isdigit() else value
+            if override_key(key) in ("seed", "fold") and value:
+                record[override_key(key)] = int(value) if value.lstrip("-").isdigit() else value
         note = "no results.json yet (still running, or killed before writing it)"
         return Job(run_dir, record, "running", note, hydra_overrides)
     try:
@@ -166,15 +167,11 @@ def record_field(record: dict[str, Any], path: str) -> Any:
     return None if value is _MISSING else value
 
 
-def _override_key(item: str) -> str:
-    return item.split("=", 1)[0].lstrip("+~")
-
-
 def configuration(overrides: Iterable[str]) -> tuple[str, ...]:
     """The overrides that define a configuration: seed/fold repeats and hydra.* settings dropped."""
     keep = []
     for item in overrides:
-        key = _override_key(item)
+        key = override_key(item)
         if key not in REPEAT_KEYS | RUN_CONTROL_KEYS and not key.startswith("hydra."):
             keep.append(item)
     return tuple(keep)
@@ -204,7 +201,7 @@ def config_labels(
         ]
         return labels, []
     configs = [
-        tuple(o for o in configuration(job.overrides) if _override_key(o) not in drop)
+        tuple(o for o in configuration(job.overrides) if override_key(o) not in drop)
         for job in jobs
     ]
     shared = set.intersection(*(set(c) for c in configs)) if configs else set()

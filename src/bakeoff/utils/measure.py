@@ -131,8 +131,10 @@ class SpawnedFitState(L.Callback):
             "compiled_at_epoch": pl_module.compiled_at_epoch,
             "tokens": getattr(trainer.datamodule, "tokens", None),
         }
-        with open(self.path, "w") as f:
-            json.dump(state, f)
+        from bakeoff.utils.atomic import write_text
+
+        # whole or not at all: a rank killed mid-write must not leave half a file to restore
+        write_text(self.path, json.dumps(state))
 
     def restore(self, module, datamodule) -> None:
         """In the main process after fit: take over rank 0's figures if fit ran elsewhere."""

@@ -77,12 +77,14 @@ def run_identity() -> tuple[str, str | None, list[str]]:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from bakeoff.utils.overrides import override_key, task_overrides
+
     if not HydraConfig.initialized():
         return "default", None, []
     hc = HydraConfig.get()
-    overrides = list(hc.overrides.task)
+    overrides = task_overrides()
     # `resume=true` continues a run: it is not part of its name (a resumed W&B run keeps its own).
-    name = ",".join(o for o in overrides if o.split("=", 1)[0] != "resume") or "default"
+    name = ",".join(o for o in overrides if override_key(o) != "resume") or "default"
     group = (
         os.path.basename(os.path.normpath(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else None
     )

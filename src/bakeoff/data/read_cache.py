@@ -1,0 +1,67 @@
+"""The read cache: a data source's parsed splits on disk, beside the token cache.
+
+Reading a table means pandas (with pyarrow: ~0.5 s to import) and parsing it; the splits that
+come out are plain lists of texts and labels. A sweep's jobs read the same data again and
+again, and with the token cache (`data.cache_dir`) nothing else in the job needs pandas before
+the first step. So the parsed splits of a source whose data can be identified cheaply are kept
+as a pickle, keyed by the source's settings and its files' sizes and modification times; a
+changed file, setting or package version is a new key, so a stale entry is never read.
+
+Everything that checks the data (bad rows, labels, the split) still runs on what is read from
+here: only the parsing is skipped. Written atomically; an unreadable entry is read again from
+the source and rewritten. The pickle holds only what bakeoff wrote there (lists, strings,
+numbers, `RawSplit`), under the user's own cache dir, as the token cache's files are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pickle
+from pathlib import Path
+from typing import Any
+
+from bakeoff.data.base import RawSplit
+from bakeoff.utils.atomic import write_bytes
+
+log = logging.getLogger(__name__)
+
+# Bump when what a source's `load()` returns changes shape: older entries are then not read.
+FORMAT = 1
+
+
+def file_identity(path: str | Path) -> dict[str, Any]:
+    """What says a data file changed, without reading it: its path, size and mtime."""
+    stat = Path(path).stat()
+    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def cache_path(cache_dir: str | Path, identity: dict[str, Any]) -> Path:
+    blob = json.dumps({"format": FORMAT, **identity}, sort_keys=True, default=str)
+    return Path(cache_dir) / "read" / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.pkl"
+
+
+def load_splits(source, cache_dir: str | Path | None) -> dict[str, RawSplit]:
+    """`source.load()`, from the read cache where the source can say what its data is
+    (`source.cache_identity()`, None: it cannot) and a cache dir is set."""
+    identity_of = getattr(source, "cache_identity", None)
+    identity = identity_of() if cache_dir and identity_of is not None else None
+    if identity is None:
+        return source.load()
+    path = cache_path(cache_dir, identity)
+    if path.exists():
+        try:
+            with path.open("rb") as f:
+                raw = pickle.load(f)
+            if isinstance(raw, dict) and all(isinstance(v, RawSplit) for v in raw.values()):
+                return raw
+            log.warning("read cache %s holds no splits: reading the data again", path)
+        except Exception as err:  # truncated, or written by another version: read again
+            log.warning("read cache %s unreadable (%s): reading the data again", path, err)
+    raw = source.load()
+    try:
+        write_bytes(path, pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError as err:  # a read-only cache dir slows later jobs, it does not fail this one
+        log.warning("read cache %s not written (%s)", path, err)
+    return raw
