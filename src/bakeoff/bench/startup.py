@@ -89,8 +89,8 @@ def startup_commands(opts, tmp: Path) -> dict[str, tuple[list[str], Path | None]
     plain += ["--batch-size", str(opts.batch_size), "--max-length", str(opts.max_length)]
     cmds[f"plain loop, {w}"] = (plain + ["--threads", str(opts.threads)], None)
     # bakeoff's own start-up: tiny_bert's weights load in no time, so what is left is bakeoff's.
-    # MiniLM's own start-up (its weights, max length 256, with and without the token cache) is
-    # read from the memory and probe runs' records instead of 2 more rows of repeats here.
+    # MiniLM's own (its weights, max length 256, token cache) is read from the memory section's
+    # run instead of a row of repeats here.
     w = "tiny_bert" if "tiny_bert" in opts.workloads else opts.workloads[0]
     limit_test = f"data.limit_test={for_workload(opts, w).eval_samples}"  # the runs' test split
     variants = {
