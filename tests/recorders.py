@@ -74,7 +74,10 @@ class BatchNormStats(L.Callback):
         self.before = self._stats(pl_module)
 
     def on_fit_end(self, trainer, pl_module) -> None:
-        torch.save({"before": self.before, "after": self._stats(pl_module)}, self.out)
+        after = self._stats(pl_module)
+        # "computed"/"read": the head trained on cached features; None: on the backbone's output
+        cached = getattr(pl_module, "feature_cache_status", None)
+        torch.save({"before": self.before, "after": after, "features": cached}, self.out)
 
 
 SYNC_METHODS = ("item", "__bool__", "__float__", "__int__", "tolist", "numpy")

@@ -23,7 +23,7 @@ VISION = [
 ]
 
 
-def bn_stats_after(tmp_path, strategy):
+def bn_stats_after(tmp_path, strategy, *overrides):
     from tests.conftest import compose
 
     out = tmp_path / f"{strategy}.pt"
@@ -31,6 +31,7 @@ def bn_stats_after(tmp_path, strategy):
         tmp_path,
         *VISION,
         f"finetune={strategy}",
+        *overrides,
         "+callbacks.bn._target_=tests.recorders.BatchNormStats",
         f"+callbacks.bn.out={out}",
         f"paths.output_dir={tmp_path / strategy}",
@@ -50,6 +51,25 @@ def test_batchnorm_running_stats(tmp_path, strategy):
         assert record["model"]["params_trainable"] == 1280 * 10 + 10
     else:
         assert not same  # control: full fine-tuning does update them, so the check can fail
+
+
+@pytest.mark.parametrize("train_bn", [False, True])
+def test_linear_probe_with_train_bn_adapts_batchnorm_and_caches_no_features(tmp_path, train_bn):
+    """finetune.train_bn=true under a probe: the frozen backbone's BatchNorm layers still learn
+    their statistics (weights frozen, the head alone trains), so the features change every step
+    and are not cached. Augmentation off: without train_bn the features are cached."""
+    stats, record = bn_stats_after(
+        tmp_path, "linear_probe", "data.augment=false", f"finetune.train_bn={str(train_bn).lower()}"
+    )
+    before, after = stats["before"], stats["after"]
+    means = [k for k in before if k.endswith("running_mean")]
+    moved = [k for k in means if not torch.equal(before[k], after[k])]
+    assert record["model"]["params_trainable"] == 1280 * 10 + 10  # the head only, either way
+    if train_bn:
+        assert len(moved) == len(means) == 52  # every BatchNorm layer adapted its statistics
+        assert stats["features"] is None  # trained on the backbone's output, step by step
+    else:
+        assert moved == [] and stats["features"] == "computed"
 
 
 @pytest.mark.parametrize("train_bn", [False, True])

@@ -181,6 +181,10 @@ def why_not_cached(module, datamodule) -> str | None:
         return f"{type(datamodule).__name__} cannot serve features"
     if getattr(datamodule, "augment", False):
         return "data.augment=true: the training images change every epoch (set data.augment=false)"
+    from bakeoff.models.finetune import has_batchnorm
+
+    if module.strategy.train_bn and has_batchnorm(module.backbone):
+        return "finetune.train_bn=true: BatchNorm's batch statistics change the features each step"
     return None
 
 

@@ -110,6 +110,17 @@ def set_batchnorm_eval(module: nn.Module) -> None:
                 m.eval()
 
 
+def set_batchnorm_train(module: nn.Module) -> None:
+    """Put every BatchNorm layer in train mode (batch statistics, running stats updated)."""
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.train()
+
+
+def has_batchnorm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 class FreezeSchedule(L.Callback):
     """Applies the module's strategy at fit start and at every epoch start."""
 

@@ -16,7 +16,7 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 
 from bakeoff.errors import ConfigError
-from bakeoff.models.finetune import set_batchnorm_eval
+from bakeoff.models.finetune import set_batchnorm_eval, set_batchnorm_train
 from bakeoff.models.schedules import lr_lambda
 from bakeoff.utils.build import build as instantiate
 
@@ -97,6 +97,8 @@ class TaskModule(L.LightningModule):
         super().train(mode)
         if mode and self.backbone_frozen:  # frozen for the whole run: no dropout in it either
             self.backbone.eval()
+            if self.strategy.train_bn:  # asked for: its BatchNorm still adapts its statistics
+                set_batchnorm_train(self.backbone)
         elif mode and not self.strategy.train_bn:
             set_batchnorm_eval(self.backbone)
         return self
