@@ -68,3 +68,22 @@ def test_fixed_train_batches_are_served_in_order_and_counted(tiny_cfg):
     dm.fix_train_batches(None)  # back to bakeoff's own (here length-grouped) batches
     again = [i for b in dm.train_dataloader() for i in b["index"].tolist()]
     assert sorted(again) == list(range(len(dm.datasets["train"])))
+
+
+def test_padding_is_counted_when_loader_workers_collate(tiny_cfg, tmp_path):
+    """A worker collates into its own copy of the DataModule: its batches are counted when
+    they reach the main process, so the run's padded-token fraction is the same either way."""
+    from bakeoff.train import run
+
+    fractions = {}
+    for workers in (0, 1):
+        cfg = tiny_cfg(
+            "logger=csv",
+            "trainer.max_epochs=1",
+            "test=false",
+            f"data.num_workers={workers}",
+            f"paths.output_dir={tmp_path / f'workers{workers}'}",
+        )
+        fractions[workers] = run(cfg)["data"]["padded_token_fraction"]
+    assert fractions[0] is not None and 0.0 <= fractions[0] < 1.0
+    assert fractions[1] == fractions[0]  # the same batches, counted in the main process

@@ -12,7 +12,14 @@ from functools import partial
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    get_worker_info,
+)
 
 from bakeoff.data.base import RawSplit, TaskData
 from bakeoff.data.token_cache import tokenize
@@ -152,12 +159,30 @@ class TextData(TaskData):
             fill = self.fill.get(key, 0)
             rows = [enc[key] + [fill] * (width - len(enc[key])) for enc, _, _ in samples]
             batch[key] = torch.tensor(rows, dtype=torch.long)
-        if count:  # training batches only (main process; workers keep their own copy)
+        # Training batches only. A loader worker would count into its own copy of this module,
+        # lost with it: batches from workers are counted on arrival (on_before_batch_transfer).
+        if count and get_worker_info() is None:
             real = sum(len(enc["input_ids"]) for enc, _, _ in samples)
             self.tokens["real"] += real
             self.tokens["padded"] += width * len(samples) - real
         batch["labels"] = self.task.collate_labels([target for _, target, _ in samples], width)
         batch["index"] = torch.tensor([i for _, _, i in samples], dtype=torch.long)
+        return batch
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int):
+        """In the main process, before the batch moves to the device: count the real and padded
+        tokens of a training batch that a loader worker collated (the mask is on the CPU)."""
+        trainer = self.trainer
+        if (
+            self.num_workers > 0
+            and trainer is not None
+            and trainer.training
+            and isinstance(batch, dict)
+            and "attention_mask" in batch
+        ):
+            real = int(batch["attention_mask"].sum())
+            self.tokens["real"] += real
+            self.tokens["padded"] += batch["attention_mask"].numel() - real
         return batch
 
     def padded_fraction(self) -> float | None:
