@@ -32,6 +32,17 @@ TINY = [
     "callbacks.progress_bar=null",
 ]
 
+# The command-line runs' (sweeps, searches, SLURM jobs) share of that: one epoch on small
+# splits of the default data, short sequences, no progress bar.
+ONE_SMALL_EPOCH = (
+    "trainer.max_epochs=1",
+    "data.limit_train=64",
+    "data.limit_val=32",
+    "data.limit_test=32",
+    "data.max_length=32",
+    "callbacks.progress_bar=null",
+)
+
 
 def compose(tmp_path: Path, *overrides: str, config_name: str = "train"):
     """The config `python train.py <overrides>` would get, run dir under tmp_path."""

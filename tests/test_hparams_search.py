@@ -8,19 +8,14 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ONE_SMALL_EPOCH, ROOT, run_cli
 
 SEARCH = [
     "hparams_search=optuna",
     "hydra.sweeper.n_trials=2",
     "model=tiny_bert",
-    "trainer.max_epochs=1",
-    "data.limit_train=64",
-    "data.limit_val=32",
-    "data.limit_test=32",
-    "data.max_length=32",
+    *ONE_SMALL_EPOCH,
     "logger=csv",
-    "callbacks.progress_bar=null",
 ]
 
 

@@ -11,18 +11,13 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ONE_SMALL_EPOCH, ROOT
 
 TINY = [
     "hydra.sweeper.n_trials=2",
-    "trainer.max_epochs=1",
-    "data.limit_train=64",
-    "data.limit_val=32",
-    "data.limit_test=32",
-    "data.max_length=32",
+    *ONE_SMALL_EPOCH,
     "logger=csv",
     "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null",
 ]
 
 

@@ -16,18 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ONE_SMALL_EPOCH, ROOT, run_cli
 
-TINY = (
-    "model=tiny_bert",
-    "trainer.max_epochs=1",
-    "data.limit_train=64",
-    "data.limit_val=32",
-    "data.limit_test=32",
-    "data.max_length=32",
-    "callbacks.progress_bar=null",
-    "hydra.launcher.timeout_min=10",
-)
+TINY = ("model=tiny_bert", *ONE_SMALL_EPOCH, "hydra.launcher.timeout_min=10")
 
 
 @pytest.fixture(scope="session")
