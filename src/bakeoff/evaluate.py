@@ -30,7 +30,8 @@ def load_run_config(ckpt_path: str | Path) -> DictConfig:
     if not path.is_file():
         raise ConfigError(f"ckpt_path: checkpoint not found: {path.resolve()}")
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: only the config is read here; the weights stay on disk until the module loads
+        stored = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # a text file, a truncated download, another framework's pickle
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ConfigError(
