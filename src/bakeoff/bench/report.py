@@ -8,7 +8,7 @@ from bakeoff.bench.compile_costs import COMPILE_SCENARIOS
 from bakeoff.bench.contenders import CONTENDERS
 from bakeoff.bench.memory import EVAL_BATCHES
 from bakeoff.bench.options import DEFAULT_EVAL_SAMPLES, DEFAULT_REPEATS
-from bakeoff.bench.summary import fmt_spread, spread, startup_ratios
+from bakeoff.bench.summary import bare_import, fmt_spread, spread, startup_ratios
 
 
 def render(report: dict) -> str:
@@ -165,7 +165,7 @@ def render_startup(report: dict) -> list[str]:
         lines.append(f"| {label} | {fmt_spread(spread(xs), 2)} | {fmt_spread(ratios[label], 2)} |")
     # MiniLM's own start-up (its weights, max length 256), from the memory section's run. Not
     # the probe's: its first batch comes after the feature pass, which its fit time counts.
-    bare = spread(next(v for k, v in startup.items() if k.startswith("bare import")))["median"]
+    bare = spread(bare_import(startup))["median"]
     secs = ((report.get("memory") or {}).get("bakeoff") or {}).get("startup_s")
     if secs is not None:
         label = "`train.py` MiniLM, default data, token cache (the memory section's run), one run"

@@ -15,12 +15,8 @@ def spread(xs: list[float]) -> dict[str, float]:
 
 def paired(runs: list[dict], reference: list[dict], key: str) -> list[float]:
     """run[key] / reference[key] for each repeat both ran (a contender may run in fewer)."""
-    by_repeat = {r.get("repeat", i): r for i, r in enumerate(reference)}
-    return [
-        r[key] / by_repeat[rep][key]
-        for i, r in enumerate(runs)
-        if (rep := r.get("repeat", i)) in by_repeat
-    ]
+    by_repeat = {r["repeat"]: r for r in reference}
+    return [r[key] / by_repeat[r["repeat"]][key] for r in runs if r["repeat"] in by_repeat]
 
 
 def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
@@ -53,11 +49,16 @@ def fmt_spread(s: dict, digits: int = 1) -> str:
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
 
 
+def bare_import(startup: dict[str, list[float]]) -> list[float]:
+    """The start-up section's reference row: the seconds of the bare import, one per round."""
+    return next((v for k, v in startup.items() if k.startswith("bare import")), [])
+
+
 def startup_ratios(startup: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     """Each start-up row over the bare import of the same round (median and min-max over
     rounds): a round runs its processes back to back, so a slow spell of the machine weighs on
     both sides of a ratio."""
-    bare = next((v for k, v in startup.items() if k.startswith("bare import")), [])
+    bare = bare_import(startup)
     return {
         label: spread([x / b for x, b in zip(xs, bare, strict=True)])
         for label, xs in startup.items()

