@@ -87,6 +87,6 @@ def carve(split: RawSplit, fraction: float, seed: int) -> tuple[RawSplit, RawSpl
     n = len(split.labels)
     held = np.zeros(n, dtype=bool)
     held[np.random.default_rng(seed).permutation(n)[: max(1, round(fraction * n))]] = True
-    rest = split.subset(np.flatnonzero(~held))
+    rest = split.subset(np.flatnonzero(~held).tolist())
     rest.dropped = split.dropped  # the file's unusable rows, counted once
-    return rest, split.subset(np.flatnonzero(held))
+    return rest, split.subset(np.flatnonzero(held).tolist())

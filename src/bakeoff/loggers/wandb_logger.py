@@ -11,6 +11,9 @@ from lightning.pytorch.utilities import rank_zero_only
 
 log = logging.getLogger(__name__)
 
+# WandbLogger's own `experiment` getter: it makes the run (wandb.init) the first time it is read.
+START_EXPERIMENT: Callable = WandbLogger.experiment.fget  # type: ignore[attr-defined]
+
 
 class BackgroundWandbLogger(WandbLogger):
     """WandbLogger whose run starts in a background thread once training is under way.
@@ -43,7 +46,7 @@ class BackgroundWandbLogger(WandbLogger):
         self._start_error: BaseException | None = None
         self._queued: list[tuple[Callable, tuple]] = []
         self._go = threading.Event()  # set: start the run now
-        if rank_zero_only.rank == 0:  # other ranks get Lightning's dummy experiment
+        if getattr(rank_zero_only, "rank", 0) == 0:  # other ranks get Lightning's dummy experiment
             self._starting = threading.Thread(
                 target=self._start_when_asked, name="wandb-init", daemon=True
             )
@@ -58,7 +61,7 @@ class BackgroundWandbLogger(WandbLogger):
 
         map_frozen_import_frames()  # wandb's import, with torch loaded: seconds without it
         try:
-            WandbLogger.experiment.fget(self)
+            START_EXPERIMENT(self)
         except BaseException as err:  # re-raised by `started()` in the thread that asks
             if not self._online_failed(err):
                 self._start_error = err
@@ -74,7 +77,7 @@ class BackgroundWandbLogger(WandbLogger):
             self._wandb_init["mode"] = "offline"
             self._experiment = None
             try:
-                WandbLogger.experiment.fget(self)
+                START_EXPERIMENT(self)
             except BaseException as offline_err:
                 self._start_error = offline_err
 

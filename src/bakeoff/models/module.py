@@ -8,20 +8,23 @@ from the task object (`bakeoff.tasks`); this module has no per-kind branches. On
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
 from torch import Tensor
-from torchmetrics import MeanMetric
+from torchmetrics import MeanMetric, MetricCollection
 
 from bakeoff.errors import ConfigError
+from bakeoff.models.backbones import Backbone
 from bakeoff.models.finetune import set_batchnorm_eval, set_batchnorm_train
 from bakeoff.models.schedules import lr_lambda
 from bakeoff.utils.build import build as instantiate
 
 
 class TaskModule(L.LightningModule):
+    run_config: dict[str, Any] | None = None  # the resolved run config, saved in checkpoints
+
     def __init__(
         self,
         model: dict[str, Any],
@@ -31,12 +34,14 @@ class TaskModule(L.LightningModule):
         scheduler: dict[str, Any],
         label_names: list[str],
         val_sets: list[str] | None = None,
-        backbone: torch.nn.Module | None = None,
+        backbone: Backbone | None = None,
     ) -> None:
         super().__init__()
         # Plain config only: the checkpoint must load with weights_only=True and rebuild from it.
         self.save_hyperparameters(ignore=["backbone"])
-        self.backbone = backbone if backbone is not None else instantiate(model["backbone"])
+        self.backbone: Backbone = (
+            backbone if backbone is not None else instantiate(model["backbone"])
+        )
         self.task = instantiate(task)
         self.head = self.task.build_head(
             self.backbone.feature_dim, label_names, model.get("head_dropout", 0.0)
@@ -69,7 +74,7 @@ class TaskModule(L.LightningModule):
         self._test_batches: list[tuple[Tensor, dict[str, Tensor]]] = []
 
     @classmethod
-    def from_config(cls, cfg, datamodule, backbone: torch.nn.Module | None = None) -> TaskModule:
+    def from_config(cls, cfg, datamodule, backbone: Backbone | None = None) -> TaskModule:
         """The module a run config describes, for the labels of a set-up DataModule."""
         from omegaconf import OmegaConf
 
@@ -122,17 +127,17 @@ class TaskModule(L.LightningModule):
         outputs = self(batch)
         targets = batch["labels"]
         loss = self.task.loss(outputs, targets)
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = cast(MetricCollection, self.metrics[f"{stage}_metrics"])
         metrics.update(*self.task.metric_inputs(outputs.detach(), targets))
         n = targets.shape[0]
         # The loss is averaged on device, weighted by batch size, and read once per epoch.
-        self.losses[f"{stage}_loss"].update(loss.detach(), weight=n)
+        cast(MeanMetric, self.losses[f"{stage}_loss"]).update(loss.detach(), weight=n)
         if stage not in self._metrics_logged:
             # A logged Metric object is computed (and reset) by Lightning at epoch end from the
             # updates above; logging it once per epoch is enough, and each log call moves its
             # states (~1 ms per metric per step on CPU).
             self._metrics_logged.add(stage)
-            logged = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
+            logged: dict[str, Any] = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
             logged |= {f"{stage}/{k}": m for k, m in metrics.items()}
             self.log_dict(logged, on_step=False, on_epoch=True, add_dataloader_idx=False)
         return loss, outputs
@@ -192,13 +197,13 @@ class TaskModule(L.LightningModule):
     # -- optimisation -------------------------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:
         """One group per backbone layer group (x decay / no-decay) plus the head, all up front."""
-        optim = self.hparams.optim
+        optim = self.hparams["optim"]
         for key in ("lr", "head_lr"):
             if optim.get(key) is not None and not optim[key] > 0:
                 raise ConfigError(f"optim.{key} must be > 0, got {optim[key]}")
         n = len(self.backbone_groups)
         named = {id(p): name for name, p in self.named_parameters()}
-        groups = []
+        groups: list[dict[str, Any]] = []
 
         def add(params, lr: float, tag: str) -> None:
             # No weight decay on biases and norm weights (1-d tensors), as BERT/timm recipes do.
