@@ -169,6 +169,12 @@ class MonitorConfig:
 
 
 @dataclass
+class BudgetConfig:
+    # train at most this many epochs of the trainer.max_epochs horizon, then pause (null: all)
+    epochs: int | None = None
+
+
+@dataclass
 class RunConfig:
     """What every entry point that runs a Trainer has: seed, trainer, loggers, paths."""
 
@@ -190,6 +196,7 @@ class TrainConfig(RunConfig):
     name: str | None = None  # fixed run / sweep dir (logs/runs/<name>, logs/multiruns/<name>/<n>)
     resume: bool = False  # skip completed jobs, resume the others from their last.ckpt
     dry_run: bool = False  # validate, build and measure (sizes, params, FLOPs); train nothing
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     task: Any = MISSING
     data: Any = MISSING
