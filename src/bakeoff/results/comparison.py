@@ -209,7 +209,7 @@ def compare(
     metric, mode = selection_metric(runs, metric, mode)
     metric_columns = ordered_metric_columns(runs, first=metric.split("/", 1)[1])
     table, best = sort_and_select(aggregate(runs, metric_columns), metric, mode)
-    table = add_significance(table, runs, best)
+    table = add_significance(table, runs, best, metric, mode)
     table.insert(0, "selected", table["config"] == best)
     comparison = Comparison(
         runs=runs,

@@ -74,6 +74,11 @@ def display_frame(
     for column, (header, style) in COST.items():
         out[header] = [format_cost(v, style) for v in table[column]]
     out["p (bootstrap)"] = [format_p(p) for p in table["p_bootstrap"]]
+    # the statistic each p-value is on: the selection metric on test, where it could be recomputed
+    out["p on"] = [
+        s if isinstance(s, str) and math.isfinite(p) else ""
+        for s, p in zip(table["statistic"], table["p_bootstrap"], strict=True)
+    ]
     out["p (McNemar)"] = [format_p(p) for p in table["p_mcnemar"]]
     out["vs best"] = list(table["vs_best"])
     return pd.DataFrame(out)
@@ -82,17 +87,16 @@ def display_frame(
 def legend(comparison: Comparison) -> str:
     """What the leaderboard shows: selection, aggregation, and the statistic the p-values test."""
     statistics = statistics_used(comparison.table)
-    tested = " / ".join(statistics) or MEAN_SCORE
-    mcnemar = (
-        ", and exact McNemar where that score is 1/0 correctness"
-        if not statistics or MEAN_SCORE in statistics
-        else ""
-    )
+    tested = " / ".join(s if s.startswith("test/") else f"test {s}" for s in statistics)
+    table = comparison.table
+    has_mcnemar = "p_mcnemar" in table and table["p_mcnemar"].notna().any()
+    mcnemar = ", and exact McNemar where the score is 1/0 correctness" if has_mcnemar else ""
     return (
         f"{STAR} selected on {comparison.metric} ({comparison.mode}); rows sorted by it. Metrics: "
         "mean ± sample std over completed seeds/folds (n). p: two-sided paired bootstrap "
-        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the test {tested} vs the selected config"
-        f"{mcnemar}; 'within noise' when p ≥ {ALPHA}."
+        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the {tested or 'test ' + MEAN_SCORE} vs the "
+        f"selected config, the metric recomputed on each resample of the test examples (column "
+        f"'p on'){mcnemar}; 'within noise' when p ≥ {ALPHA}."
     )
 
 
@@ -108,7 +112,7 @@ def console_frame(comparison: Comparison) -> pd.DataFrame:
     metric = comparison.metric
     test_metric = "test/" + metric.split("/", 1)[1]
     columns = ["", "config", "status", "n", metric, test_metric, "params", "fit s"]
-    columns += ["p (bootstrap)", "vs best"]
+    columns += ["p (bootstrap)", "p on", "vs best"]
     return comparison.display[[c for c in columns if c in comparison.display.columns]]
 
 
