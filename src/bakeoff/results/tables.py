@@ -96,7 +96,9 @@ def legend(comparison: Comparison) -> str:
         "mean ± sample std over completed seeds/folds (n). p: two-sided paired bootstrap "
         f"({BOOTSTRAP_RESAMPLES:,} resamples) of the {tested or 'test ' + MEAN_SCORE} vs the "
         f"selected config, the metric recomputed on each resample of the test examples (column "
-        f"'p on'){mcnemar}; 'within noise' when p ≥ {ALPHA}."
+        f"'p on'){mcnemar}; 'within noise' when p ≥ {ALPHA}. peak RSS: each job's own peak "
+        "(the high-water mark reset at its start; jobs sharing a process, as with the basic "
+        "launcher, include what earlier jobs left loaded)."
     )
 
 
