@@ -50,6 +50,7 @@ from bakeoff.results.reference import (
     reference_markdown,
     write_reference,
 )
+from bakeoff.results.report import write_report
 from bakeoff.results.significance import ALPHA, add_significance, significance
 from bakeoff.results.tables import (
     FORMATS,
@@ -252,6 +253,8 @@ def compare(
             )
         except Exception as exc:  # a broken plot must not cost the tables already written
             log.warning("plots skipped: %s: %s", type(exc).__name__, exc)
+    if "html" in formats:  # the page, with the plots above embedded
+        comparison.files += write_report(comparison, jobs, out, comparison.files)
     options = {k: v for k, v in locals().items() if k in COMPARE_OPTIONS}
     inputs = fingerprint([job.run_dir for job in jobs], options)
     comparison.files = publish(out, final, inputs, comparison.files)

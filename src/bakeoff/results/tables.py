@@ -3,7 +3,6 @@ legend, the leaderboard document and its console view."""
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Sequence
@@ -229,12 +228,6 @@ def write_tables(
             frame = latex_frame(comparison.display, comparison.metric)
             path.write_text(latex_table(frame, caption, comments=comparison.summary))
         elif fmt == "html":
-            summary = "".join(f"<li>{html.escape(s)}</li>" for s in comparison.summary)
-            body = comparison.display.to_html(index=False, escape=True, na_rep="")
-            path.write_text(
-                '<!doctype html>\n<html><head><meta charset="utf-8"><title>bakeoff leaderboard'
-                f"</title></head>\n<body>\n<h1>bakeoff leaderboard</h1>\n<ul>{summary}</ul>\n"
-                f"{body}\n<p>{html.escape(legend(comparison))}</p>\n</body></html>\n"
-            )
+            continue  # report.html and the leaderboard.html fragment: results/report.py
         written.append(path)
     return written
