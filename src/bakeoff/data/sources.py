@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bakeoff.data.base import RawSplit
+from bakeoff.data.raw import RawSplit
 from bakeoff.errors import DataError
 
 if TYPE_CHECKING:
