@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bakeoff.train import run
+from bakeoff.runs.train import run
 
 # 3 batches an epoch, a 4-epoch horizon; early stopping off (its own case is below).
 FOUR_EPOCHS = [
@@ -89,7 +89,7 @@ def test_early_stopping_inside_the_budget_completes(tiny_cfg, tmp_path):
 
 
 def test_budget_must_be_a_positive_number_of_epochs(tiny_cfg):
-    from bakeoff.validate import ConfigProblems, validate_config
+    from bakeoff.checks.validate import ConfigProblems, validate_config
 
     with pytest.raises(ConfigProblems, match=r"budget\.epochs: 0 is not a number of epochs"):
         validate_config(tiny_cfg("budget.epochs=0"))

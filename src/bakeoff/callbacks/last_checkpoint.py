@@ -8,8 +8,8 @@ is no validation), whether or not a top-k checkpoint was written.
 
 A validation at the end of an epoch (the usual case) writes `last.ckpt` at the epoch's end, after
 the other callbacks' `on_train_epoch_end` (Lightning runs checkpoint callbacks last): the epoch's
-train metrics in the run's history, a training budget's stop (bakeoff.budget) and the random
-state (bakeoff.utils.exact_resume) are then in it, and a run resumed from it goes on exactly as
+train metrics in the run's history, a training budget's stop (bakeoff.callbacks.budget) and the random
+state (bakeoff.callbacks.exact_resume) are then in it, and a run resumed from it goes on exactly as
 the uninterrupted run did. A validation inside an epoch (`val_check_interval` < 1) writes it
 at once, as before.
 """
