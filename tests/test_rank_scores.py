@@ -90,3 +90,85 @@ def test_invariant_to_the_order_of_examples():
     labels = rng.integers(0, 2, size=80)
     order = rng.permutation(80)
     assert logme(f[order], labels[order]) == pytest.approx(logme(f, labels), rel=1e-10)
+
+
+# -- how a score is scored against a finished comparison ------------------------------------------
+SCORE = [0.9, 0.1, 0.5, 0.7, 0.3]
+TRUTH = [0.80, 0.60, 0.75, 0.70, 0.50]  # the score's order, except two swapped
+
+
+def test_tau_and_weighted_tau_are_scipys():
+    from bakeoff.rank.against import kendall, weighted
+
+    assert kendall(SCORE, TRUTH) == pytest.approx(stats.kendalltau(SCORE, TRUTH).statistic)
+    assert weighted(SCORE, TRUTH) == pytest.approx(stats.weightedtau(SCORE, TRUTH).statistic)
+    assert kendall(SCORE, TRUTH) == pytest.approx(0.6)  # 8 concordant, 2 discordant pairs
+    assert kendall(SCORE, SCORE) == pytest.approx(1.0)
+    assert kendall(SCORE, [-t for t in SCORE]) == pytest.approx(-1.0)
+    assert math.isnan(kendall([1.0], [2.0]))
+
+
+def test_top_k_recall_and_regret_on_given_vectors():
+    from bakeoff.rank.against import regret, top_k_recall
+
+    # score's top 2: items 0, 3; truth's top 2: items 0, 2
+    assert top_k_recall(SCORE, TRUTH, 1) == 1.0
+    assert top_k_recall(SCORE, TRUTH, 2) == 0.5
+    assert top_k_recall(SCORE, TRUTH, 3) == 1.0  # {0, 3, 2} both
+    assert top_k_recall(SCORE, TRUTH, 10) == 1.0  # k capped at the number of backbones
+    assert regret(SCORE, TRUTH) == 0.0
+    assert regret([0, 1, 0, 0, 0], TRUTH) == pytest.approx(0.80 - 0.60)
+
+
+def test_against_a_leaderboard_csv_when_the_records_are_gone(tmp_path):
+    """A committed comparison keeps only leaderboard.csv: read it, match `model=` labels and
+    `--map`ped ones, report per target (best per backbone; within each fine-tune setting)."""
+    import pandas as pd
+
+    from bakeoff.rank.against import against
+    from bakeoff.rank.ranking import Ranking
+
+    rows = [  # config, val, test
+        ("model=a finetune=full", 0.70, 0.69),
+        ("model=a finetune=linear_probe", 0.75, 0.74),
+        ("model=b finetune=full", 0.60, 0.58),
+        ("model=b finetune=linear_probe", 0.65, 0.66),
+        ("+arm=c_random", 0.20, 0.22),
+        ("+arm=tfidf", 0.50, 0.51),
+    ]
+    csv = pd.DataFrame(
+        {
+            "selected": [r[0] == "model=a finetune=linear_probe" for r in rows],
+            "config": [r[0] for r in rows],
+            "val/acc_mean": [r[1] for r in rows],
+            "test/acc_mean": [r[2] for r in rows],
+            "dataset": "d",
+        }
+    )
+    (tmp_path / "cmp").mkdir()
+    csv.to_csv(tmp_path / "cmp" / "leaderboard.csv", index=False)
+    table = pd.DataFrame(
+        {
+            "rank": [1, 2, 3],
+            "model": ["b", "a", "c"],
+            "logme": [0.3, 0.2, 0.1],
+            "knn_acc": [0.6, 0.7, 0.2],
+        }
+    )
+    ranking = Ranking(table, "logme", "acc", "d", "classification", ["logme", "knn"], 1.0, 1.0)
+    result = against(ranking, [tmp_path / "cmp"], ["+arm=c_random=c"], top_k=2)
+    assert f"read {tmp_path / 'cmp' / 'leaderboard.csv'} (records not there)" in result.lines[0]
+    assert any("not ranked" in line and "+arm=tfidf" in line for line in result.lines)
+    t = result.table.set_index(["target", "score"])
+    best = t.loc[("best config per backbone", "knn")]  # a 0.75/0.74, b 0.65/0.66, c 0.20/0.22
+    assert best["n"] == 3 and best["tau_val"] == pytest.approx(1.0) and best["top1"] == "a"
+    assert bool(best["top1_is_selection"]) and best["regret_test"] == 0.0
+    logme = t.loc[("best config per backbone", "logme")]  # b > a > c: a and b swapped
+    assert logme["tau_test"] == pytest.approx(
+        stats.kendalltau([0.2, 0.3, 0.1], [0.74, 0.66, 0.22]).statistic
+    )
+    assert logme["top1"] == "b" and not bool(logme["top1_is_selection"])
+    assert logme["regret_test"] == pytest.approx(0.74 - 0.66) and logme["top2_recall"] == 1.0
+    # within one fine-tune setting (two backbones each): a target of its own
+    assert t.loc[("finetune=full", "logme")]["tau_val"] == pytest.approx(-1.0)
+    assert any("only 2 backbones" in line for line in result.lines)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -116,8 +117,14 @@ def backbone_features(
 
     cfg = deterministic_inputs(cfg)
     tic = time.perf_counter()
+    # In the order a run builds them (runs/train: seed, data read, backbone, preprocessing), so
+    # that a random-init backbone gets the weights a run of the same seed gets, and the
+    # features the cache key of that run's linear probe.
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build_data(cfg, None)
+    datamodule.read()
     backbone = build(cfg.model.backbone)
-    datamodule = build_data(cfg, backbone.preprocessing())
+    datamodule.preprocessing = backbone.preprocessing()
     datamodule.setup("fit")
     module = TaskModule.from_config(cfg, datamodule, backbone)
     module.eval()

@@ -36,6 +36,9 @@ class Ranking:
     scores: list[str]
     total_s: float
     forward_s: float
+    mode: str = "max"  # of the kNN / probe metric (the task's monitor mode)
+    # model label -> its resolved backbone config (JSON): matched against run records
+    backbones: dict[str, str] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
 
 
@@ -146,6 +149,13 @@ def rank_configs(configs: Sequence[DictConfig], labels: Sequence[str] | None = N
         scores=opts["scores"],
         total_s=total,
         forward_s=forward_s,
+        mode=str(cfg0.monitor.mode),
+        backbones={
+            label: json.dumps(
+                OmegaConf.to_container(c.model.backbone, resolve=True), sort_keys=True
+            )
+            for label, c in zip(labels, configs, strict=True)
+        },
     )
     ranking.summary = summary_lines(ranking)
     return ranking
