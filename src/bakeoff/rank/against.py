@@ -217,6 +217,9 @@ def against(
             lines.append(
                 f"  not ranked (no backbone matched; --map CONFIG=MODEL): {', '.join(unmatched)}"
             )
+        absent = [m for m in ranked if m not in set(c.table["model"].dropna())]
+        if absent:
+            lines.append(f"  ranked but not in the comparison: {', '.join(absent)}")
         for target, group, selection in _targets(c):
             merged = group.merge(ranking.table, on="model")
             n = len(merged)
