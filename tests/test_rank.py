@@ -131,6 +131,7 @@ def test_rank_two_tiny_backbones_then_from_the_cache(tmp_path, forwards, capsys)
         (["model=tiny_bert", "rank.knn_k=500"], "fewer than the kNN's rank.knn_k=500"),
         (["model=tiny_bert", "data=trump_tweets,amazon_reviews"], "only model= takes a list"),
         (["model=tfidf_lr"], "scikit-learn baseline with no backbone"),
+        (["model=tiny_bert", "task=multilabel"], "task=multilabel is not supported"),
         (["model=tiny_bert", "rank.sort_by=loss"], "rank.sort_by: 'loss' is not one of"),
     ],
 )

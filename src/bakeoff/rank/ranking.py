@@ -70,7 +70,6 @@ def check_configs(configs: Sequence[DictConfig]) -> None:
     """Everything that fails without loading weights, for every backbone first."""
     from bakeoff.rank.features import backbone_config_error
     from bakeoff.rank.scores import check_task
-    from bakeoff.utils.build import build
     from bakeoff.validate import validate_config
 
     if not configs:
@@ -82,8 +81,8 @@ def check_configs(configs: Sequence[DictConfig]) -> None:
         )
     for cfg in configs:
         backbone_config_error(cfg)
+        check_task(cfg.task)
         validate_config(cfg)
-        check_task(build(cfg.task))
 
 
 def rank_configs(configs: Sequence[DictConfig], labels: Sequence[str] | None = None) -> Ranking:

@@ -38,23 +38,38 @@ class Split:
 
 
 def task_kind(task) -> str:
-    """ "classes" or "values": what the task's targets are. Other kinds get one clear line."""
+    """ "classes" or "values": what the targets of a task (object or class) are; other kinds get
+    one clear line."""
     from bakeoff.tasks.classification import Classification
     from bakeoff.tasks.regression import Regression
 
-    if isinstance(task, Regression):
+    cls = task if isinstance(task, type) else type(task)
+    if issubclass(cls, Regression):
         return "values"
-    if isinstance(task, Classification):  # PairClassification is one
+    if issubclass(cls, Classification):  # PairClassification is one
         return "classes"
+    name = getattr(task, "name", None) or cls.__name__
     raise ConfigError(
-        f"bakeoff-rank: task={task.name} is not supported: transferability scores here need one "
+        f"bakeoff-rank: task={name} is not supported: transferability scores here need one "
         f"target per example ({', '.join(SUPPORTED_TASKS)}); multilabel and token "
         "classification are not scored"
     )
 
 
-def check_task(task) -> None:
-    task_kind(task)
+def check_task(task_config) -> None:
+    """The task kind, from the config's `_target_` class (nothing built or imported beyond it)."""
+    from bakeoff.model_fits_data import target_class
+
+    cls = target_class(task_config.get("_target_"))
+    if cls is not None:
+        try:
+            task_kind(cls)
+        except ConfigError:
+            raise ConfigError(
+                f"bakeoff-rank: task={task_config.get('name')} is not supported: transferability "
+                f"scores here need one target per example ({', '.join(SUPPORTED_TASKS)}); "
+                "multilabel and token classification are not scored"
+            ) from None
 
 
 def task_metric(
