@@ -145,21 +145,25 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, expected):
 
 
 def test_screen_keeps_the_top_backbones_with_their_configurations(tmp_path):
+    """What a sweeper holds: train configs (no `rank` node): conf/rank.yaml's defaults apply."""
     from bakeoff.rank import screen
     from bakeoff.utils.compose import compose
 
+    small = [o for o in SMALL if not o.startswith("rank.")]
+
     def cfg(*o):
-        return compose([*SMALL, f"paths.root_dir={tmp_path}", *o], config_name="rank")
+        return compose([*small, f"paths.root_dir={tmp_path}", *o], output_dir=tmp_path / "run")
 
     configs = [
         cfg("model=tiny_bert"),
         cfg("model=tiny_roberta"),
         cfg("model=tiny_bert", "optim.lr=1e-3"),
     ]
-    result = screen(configs, score="logme", top_k=1)
+    result = screen(configs, score="probe", top_k=1)
     assert sorted(result.kept + result.dropped) == [0, 1, 2]
     assert result.scores[0] == result.scores[2]  # one backbone, one score
     best = max(range(3), key=lambda i: result.scores[i])
     assert best in result.kept
     assert set(result.kept) in ({0, 2}, {1})  # configurations of one backbone go together
-    assert len(result.ranking.table) == 2
+    assert len(result.ranking.table) == 2 and result.ranking.sort_by == "probe"
+    assert list(result.ranking.table["probe_f1_macro"]) == sorted(set(result.scores), reverse=True)

@@ -42,8 +42,22 @@ class Ranking:
     summary: list[str] = field(default_factory=list)
 
 
-def rank_options(cfg: DictConfig) -> dict[str, Any]:
-    opts = OmegaConf.to_container(cfg.rank, resolve=True)
+def rank_options(cfg: DictConfig, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ranking's options: `given`, else the config's `rank` node (conf/rank.yaml), else
+    conf/rank.yaml's defaults resolved against `cfg` (a train config, as a sweeper holds)."""
+    if given is not None:
+        opts = dict(given)
+    elif "rank" in cfg:
+        opts = OmegaConf.to_container(cfg.rank, resolve=True)
+    else:
+        from pathlib import Path
+
+        from bakeoff.cli import CONF_DIR
+
+        defaults = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "rank.yaml").rank)
+        defaults.pop("output_dir", None)  # a screen writes no files
+        merged = OmegaConf.merge(OmegaConf.to_container(cfg, resolve=False), {"rank": defaults})
+        opts = OmegaConf.to_container(merged.rank, resolve=True)
     scores = list(opts.get("scores") or SCORES)
     unknown = [s for s in scores if s not in SCORES]
     if unknown:
@@ -85,16 +99,20 @@ def check_configs(configs: Sequence[DictConfig]) -> None:
         validate_config(cfg)
 
 
-def rank_configs(configs: Sequence[DictConfig], labels: Sequence[str] | None = None) -> Ranking:
-    """Score every backbone of `configs` (their `rank` options are the first one's); `labels`
-    name the rows (default: each config's model.name)."""
+def rank_configs(
+    configs: Sequence[DictConfig],
+    labels: Sequence[str] | None = None,
+    options: dict[str, Any] | None = None,
+) -> Ranking:
+    """Score every backbone of `configs`; `options` default to the first one's (rank_options);
+    `labels` name the rows (default: each config's model.name)."""
     from bakeoff.rank.features import backbone_features
     from bakeoff.rank.scores import score_all
 
     tic = time.perf_counter()
     check_configs(configs)
     cfg0 = configs[0]
-    opts = rank_options(cfg0)
+    opts = rank_options(cfg0, options)
     metric = str(cfg0.monitor.metric).split("/", 1)[-1]
     rows = []
     forward_s = 0.0
@@ -207,8 +225,9 @@ def screen(configurations: Sequence[DictConfig], score: str = "logme", top_k: in
     """Keep the configurations whose backbones score in the top `top_k` (of distinct backbones).
 
     Configurations sharing a backbone (same model config) share one score and are kept or
-    dropped together. Each configuration must carry a `rank` node (conf/rank.yaml's options);
-    `rank.sort_by` is set to `score`. This is what a halving sweeper calls before its rung 0.
+    dropped together. The options (k of the kNN, probe settings, cache dir) are the first
+    configuration's `rank` node, or conf/rank.yaml's defaults for a train config. This is what
+    a halving sweeper calls before its rung 0.
     """
     if top_k < 1:
         raise ConfigError(f"screen_top_k must be >= 1, got {top_k}")
@@ -219,13 +238,12 @@ def screen(configurations: Sequence[DictConfig], score: str = "logme", top_k: in
     unique: dict[str, DictConfig] = {}
     for key, cfg in zip(keys, configurations, strict=True):
         unique.setdefault(key, cfg)
-    chosen, names = [], []
-    for j, cfg in enumerate(unique.values()):
-        cfg = cfg.copy()
-        OmegaConf.update(cfg, "rank.sort_by", score, force_add=True)
-        chosen.append(cfg)
-        names.append(f"{cfg.model.name}#{j}")  # unique even when two share a model name
-    ranking = rank_configs(chosen, names)
+    options = rank_options(configurations[0]) | {"sort_by": score}
+    if score not in options["scores"]:
+        options["scores"] = [*options["scores"], score]
+    chosen = list(unique.values())
+    names = [f"{c.model.name}#{j}" for j, c in enumerate(chosen)]  # unique, also for one name
+    ranking = rank_configs(chosen, names, options)
     column = score_column(score, ranking.metric)
     key_of = dict(zip(names, unique, strict=True))
     ranked_keys = [key_of[name] for name in ranking.table["model"]]
