@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from bakeoff.errors import ConfigError
-from bakeoff.train import run
+from bakeoff.runs.train import run
 from tests.conftest import CONF, ROOT, compose
 from tests.test_train_run import REQUIRED, check_schema
 

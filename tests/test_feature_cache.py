@@ -19,7 +19,7 @@ from bakeoff.models.feature_cache import (
 )
 from bakeoff.models.finetune import FreezeSchedule, FreezeUnfreeze, Full, Gradual, LinearProbe
 from bakeoff.models.module import TaskModule
-from bakeoff.run import build_data
+from bakeoff.runs.common import build_data
 from bakeoff.utils.build import build
 
 PROBE = ["finetune=linear_probe", "model.head_dropout=0.0", "logger=csv"]

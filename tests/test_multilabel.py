@@ -358,7 +358,7 @@ def test_configs_compose_with_a_label_list_or_one_column(tmp_path, text_files):
 
 
 def build_text_data(tmp_path, *overrides):
-    from bakeoff.run import build_data
+    from bakeoff.runs.common import build_data
     from bakeoff.utils.build import build
 
     cfg = compose(tmp_path, *TINY, *overrides)
@@ -521,7 +521,7 @@ THRESHOLD = 0.4
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory, text_files):
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     tmp = tmp_path_factory.mktemp("textrun")
     # a threshold below 0.5: this short run's probabilities cross it (F1 is not trivially 0)
@@ -539,7 +539,7 @@ def test_text_run_record_matches_its_predictions(text_run):
 
 
 def test_eval_reproduces_the_test_metrics(text_run, tmp_path):
-    from bakeoff.evaluate import evaluate
+    from bakeoff.runs.evaluate import evaluate
 
     tmp, record = text_run
     cfg = compose(
@@ -558,7 +558,7 @@ def test_eval_reproduces_the_test_metrics(text_run, tmp_path):
 
 
 def test_predict_writes_label_sets(text_run, tmp_path):
-    from bakeoff.predict import predict
+    from bakeoff.runs.predict import predict
 
     _, record = text_run
     inputs = tmp_path / "new.csv"
@@ -634,7 +634,7 @@ def test_text_sweep_eval_and_predict_from_the_cli(tmp_path, text_files):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={best['paths']['best_ckpt']}",
         f"input={inputs}",
@@ -678,7 +678,7 @@ def test_image_run_on_mobilenetv2_from_the_cli(tmp_path, image_files):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={record['paths']['best_ckpt']}",
         f"input={image_files['test'].parent / 'img'}",

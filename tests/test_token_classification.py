@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bakeoff.data.base import RawSplit
+from bakeoff.data.raw import RawSplit
 from bakeoff.errors import ConfigError, DataError
 from bakeoff.tasks.metrics import entities, entity_counts
 from bakeoff.tasks.token_classification import TokenClassification
@@ -414,7 +414,7 @@ def test_cli_train_eval_predict_on_conll_files(tmp_path):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={record['paths']['best_ckpt']}",
         "input=Angela Merkel visited Saarbruecken on Monday",

@@ -9,10 +9,14 @@ truth); defaults here only mirror them so that a group file may leave a key out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+# The checkout's config dir (bakeoff is installed editable): Hydra apps and compose read it.
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 @dataclass
@@ -279,13 +283,3 @@ def sqlite_url(path: str) -> str:
     path = os.path.abspath(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return f"sqlite:///{path}"
-
-
-def setup() -> None:
-    """What Hydra must know before composing: the schema, the resolvers, and that a misspelled
-    key or option in its error messages gets a "did you mean" (bakeoff.suggest)."""
-    from bakeoff.suggest import install
-
-    register_configs()
-    register_resolvers()
-    install()

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from bakeoff.app.compose import compose
 from bakeoff.bench.measure import flop_spec
 from bakeoff.bench.model import MeanPoolClassifier, build_encoder, minilm_tokenizer
-from bakeoff.utils.compose import compose
 
 
 def pad_collate(examples: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
@@ -93,7 +93,7 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
     from omegaconf import OmegaConf
 
     from bakeoff.models.backbones import TextPreprocessing
-    from bakeoff.run import build_data
+    from bakeoff.runs.common import build_data
 
     tokenizer = minilm_tokenizer()  # both workloads use the packaged MiniLM WordPiece tokenizer
     cfgs, dms = {}, {}
@@ -130,7 +130,7 @@ def default_data(cache_dir: Path, output_dir: Path):
     """The default job's data (data=amazon_reviews: all reviews, max length 256), set up, its
     tokenized splits read from (or written to) the token cache in `cache_dir`."""
     from bakeoff.models.backbones import TextPreprocessing
-    from bakeoff.run import build_data
+    from bakeoff.runs.common import build_data
 
     cfg = compose(["logger=csv", f"data.cache_dir={cache_dir}", f"paths.output_dir={output_dir}"])
     dm = build_data(cfg, TextPreprocessing(minilm_tokenizer()))

@@ -21,7 +21,8 @@ from torch.utils.data import (
     get_worker_info,
 )
 
-from bakeoff.data.base import RawSplit, TaskData
+from bakeoff.data.base import TaskData
+from bakeoff.data.raw import RawSplit
 from bakeoff.data.token_cache import tokenize
 from bakeoff.errors import DataError
 

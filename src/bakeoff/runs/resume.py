@@ -23,7 +23,7 @@
   finishes it later.
 - `completed_record` / `resume_checkpoint`: what `resume=true` does per job.
 - `wandb_run_id`: the W&B run id lives in the run dir, so a resumed job continues the same run.
-- CSV rows of earlier epochs stay: `logger=csv` is `bakeoff.utils.csv_logger.AppendingCSVLogger`.
+- CSV rows of earlier epochs stay: `logger=csv` is `bakeoff.loggers.csv_logger.AppendingCSVLogger`.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def interruption(err: BaseException, stopper: StopOnSignal) -> RunInterrupted | 
 
 def completed_record(run_dir: Path) -> dict[str, Any] | None:
     """The job's record if it already completed (resume=true then skips it)."""
-    from bakeoff.results.record import RECORD_NAME, read_record
+    from bakeoff.record.store import RECORD_NAME, read_record
 
     if not (run_dir / RECORD_NAME).is_file():
         return None

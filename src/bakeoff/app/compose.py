@@ -15,7 +15,7 @@ def compose(
     root_dir: str | Path | None = None,
     output_dir: str | Path | None = None,
 ) -> Any:
-    """Compose `conf/<config_name>.yaml` with the schema registered (`bakeoff.config.setup`).
+    """Compose `conf/<config_name>.yaml` with the schema registered (`bakeoff.app.setup`).
 
     `root_dir` / `output_dir` set `paths.root_dir` / `paths.output_dir` before `overrides`. The
     Hydra config is set as the current one (what `HydraConfig.get()` reads in a run) and dropped
@@ -27,8 +27,8 @@ def compose(
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from bakeoff.cli import CONF_DIR
-    from bakeoff.config import setup
+    from bakeoff.app.setup import setup
+    from bakeoff.config import CONF_DIR
 
     paths = [] if root_dir is None else [f"paths.root_dir={root_dir}"]
     paths += [] if output_dir is None else [f"paths.output_dir={output_dir}"]

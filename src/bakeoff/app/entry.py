@@ -25,7 +25,7 @@ def _fail(err: Exception):
 
 
 def eval_task(cfg: DictConfig) -> None:
-    from bakeoff.evaluate import evaluate
+    from bakeoff.runs.evaluate import evaluate
     from bakeoff.utils.summary import print_summary
 
     try:
@@ -35,7 +35,7 @@ def eval_task(cfg: DictConfig) -> None:
 
 
 def predict_task(cfg: DictConfig) -> None:
-    from bakeoff.predict import predict
+    from bakeoff.runs.predict import predict
 
     try:
         print(f"predictions written to {predict(cfg)}")
@@ -49,7 +49,7 @@ def train_task(cfg: DictConfig) -> float | None:
 
     start_job()  # timing.startup_s counts from here (from process start for the first job)
     if cfg.get("dry_run"):  # checked, built and measured, not trained: no logger, no record
-        from bakeoff.dry_run import dry_run
+        from bakeoff.runs.dry_run import dry_run
 
         try:
             dry_run(cfg)
@@ -57,14 +57,14 @@ def train_task(cfg: DictConfig) -> float | None:
             _fail(err)  # a sweep of dry runs stops at its first bad job
         return None
 
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
     from bakeoff.utils.summary import print_summary
 
     try:
         record = run(cfg)
     except RunInterrupted as err:
         log.error("%s (record: %s)", err, cfg.paths.output_dir)
-        from bakeoff.resume import REQUEUE_SIGNALS, in_submitit_job, requeue_submitit_job
+        from bakeoff.runs.resume import REQUEUE_SIGNALS, in_submitit_job, requeue_submitit_job
 
         if not in_submitit_job():
             # The whole process was asked to stop (a sweep too): exit 128 + signal.

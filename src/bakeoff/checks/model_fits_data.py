@@ -1,6 +1,6 @@
 """Whether the model can take the data, read from the config alone: the kind of input
 (text or image) and, for text, the max length against the backbone's position table (from its
-config file, never its weights). Two of the checks `bakeoff.validate` runs."""
+config file, never its weights). Two of the checks `bakeoff.checks.validate` runs."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def models_of(modality: str) -> list[str]:
     """The `model=` options whose backbone takes this modality."""
     from pathlib import Path
 
-    from bakeoff.cli import CONF_DIR
+    from bakeoff.config import CONF_DIR
 
     names = []
     for path in sorted(Path(CONF_DIR, "model").glob("*.yaml")):

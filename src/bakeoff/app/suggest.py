@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from bakeoff.validate import did_you_mean
+from bakeoff.utils.strings import did_you_mean
 
 APPEND_HINT = re.compile(r"^To append to your config use \+(?P<key>[^=\s]+)=(?P<value>.*)$", re.M)
 

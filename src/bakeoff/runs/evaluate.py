@@ -12,8 +12,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bakeoff.errors import ConfigError
-from bakeoff.results.schema import Record
-from bakeoff.run import (
+from bakeoff.record.schema import Record
+from bakeoff.runs.common import (
     build_loggers,
     build_trainer,
     close_loggers,
@@ -83,7 +83,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 def _test_checkpoint(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     import lightning as L
 
-    from bakeoff.utils.wandb import finish_wandb
+    from bakeoff.loggers.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
     module = load_module(cfg.ckpt_path)

@@ -9,7 +9,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from bakeoff.data.image import IMAGE_EXTENSIONS
-from bakeoff.data.sources import READERS, read_table
+from bakeoff.data.tables import READERS, read_table
 from bakeoff.errors import DataError
 
 
@@ -54,8 +54,8 @@ def looks_like_path(spec: str) -> bool:
 def predict(cfg: DictConfig) -> Path:
     import lightning as L
 
-    from bakeoff.evaluate import checkpoint_data, load_module, load_run_config
-    from bakeoff.run import write_rows
+    from bakeoff.runs.common import write_rows
+    from bakeoff.runs.evaluate import checkpoint_data, load_module, load_run_config
 
     run_cfg = load_run_config(cfg.ckpt_path)
     module = load_module(cfg.ckpt_path)

@@ -54,7 +54,7 @@ class BackgroundWandbLogger(WandbLogger):
         self._start()
 
     def _start(self) -> None:
-        from bakeoff.utils.wandb import map_frozen_import_frames
+        from bakeoff.utils.frozen_frames import map_frozen_import_frames
 
         map_frozen_import_frames()  # wandb's import, with torch loaded: seconds without it
         try:

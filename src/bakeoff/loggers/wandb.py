@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 MODES = ("auto", "online", "offline", "disabled")
 # Logger targets that make a W&B run (bakeoff's own and Lightning's, by the names configs use).
 WANDB_TARGETS = (
-    "bakeoff.utils.wandb.make_wandb_logger",
+    "bakeoff.loggers.wandb.make_wandb_logger",
     "lightning.pytorch.loggers.WandbLogger",
     "lightning.pytorch.loggers.wandb.WandbLogger",
     "pytorch_lightning.loggers.WandbLogger",
@@ -50,28 +50,6 @@ def has_api_key() -> bool:
         return False
 
 
-def map_frozen_import_frames() -> None:
-    """Let `inspect.getmodule` find frozen modules' frames in its cache instead of by a scan.
-
-    pydantic reads a model's attribute docstrings by walking up the frames of the import that
-    defines the class and asking `inspect.getmodule` of each (all of them, for a parametrized
-    generic model, whose source is in no frame). The frames of frozen modules (importlib's
-    `<frozen importlib._bootstrap>`, `<frozen runpy>` under `python -m`, ...) belong to pseudo-files
-    that are no module's `__file__`, so every such ask misses inspect's file cache and loops over
-    all of `sys.modules`: ~2 ms an ask with torch and lightning loaded, 1-3 s for wandb's import.
-    Mapping each pseudo-file (as asked, and as inspect resolves it against the working directory)
-    to its module makes the ask a dict lookup; what pydantic finds is unchanged (a frozen module's
-    frame never holds a model's source).
-    """
-    import inspect
-
-    for name, module in list(sys.modules.items()):
-        if getattr(getattr(module, "__spec__", None), "origin", None) == "frozen":
-            pseudo = f"<frozen {name}>"
-            inspect.modulesbyfile[pseudo] = name
-            inspect.modulesbyfile[inspect.getabsfile(None, pseudo)] = name
-
-
 def run_identity() -> tuple[str, str | None, list[str]]:
     """Run name (the job's overrides), group (the sweep dir) and overrides, from Hydra."""
     from hydra.core.hydra_config import HydraConfig
@@ -103,10 +81,10 @@ def make_wandb_logger(
     id: str | None = None,  # noqa: A002  (wandb.init's name for it)
     resume: str | None = None,
 ):
-    """`id` + `resume="allow"`: continue the run of an interrupted job (see bakeoff.resume)."""
+    """`id` + `resume="allow"`: continue the run of an interrupted job (see bakeoff.runs.resume)."""
     auto_name, auto_group, _ = run_identity()
     os.makedirs(save_dir, exist_ok=True)
-    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from bakeoff.loggers.wandb_logger import BackgroundWandbLogger
 
     return BackgroundWandbLogger(
         project=project,
@@ -129,7 +107,6 @@ def finish_wandb(loggers) -> None:
     Called from a `finally:` block; when an exception is on its way out, the run is finished
     with exit code 1 so that W&B marks it failed rather than finished.
     """
-    import sys
 
     from lightning.pytorch.loggers import WandbLogger
 

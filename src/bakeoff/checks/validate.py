@@ -10,17 +10,17 @@ config file (`max_position_embeddings`), never the weights.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from bakeoff.checks.model_fits_data import check_max_length, check_modality, target_class
 from bakeoff.errors import BakeoffError, ConfigError
-from bakeoff.model_fits_data import check_max_length, check_modality, target_class
 from bakeoff.utils.overrides import overridden
+from bakeoff.utils.strings import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,6 @@ def validate_config(cfg: DictConfig) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The closest of `choices` to a misspelled `word`, if any is close."""
-    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
-    return matches[0] if matches else None
 
 
 def _is_number(value: Any) -> bool:

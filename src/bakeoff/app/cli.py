@@ -3,13 +3,10 @@ train.py / eval.py, reading the `conf/` of this checkout (bakeoff is installed e
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import hydra
 
-from bakeoff.config import setup
-
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+from bakeoff.app.setup import setup
+from bakeoff.config import CONF_DIR
 
 
 def _app(config_name: str, task: str):
@@ -18,7 +15,7 @@ def _app(config_name: str, task: str):
 
         @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name=config_name)
         def app(cfg):
-            from bakeoff import entry
+            from bakeoff.app import entry
 
             return getattr(entry, task)(cfg)
 
@@ -32,7 +29,7 @@ evaluate = _app("eval", "eval_task")
 predict = _app("predict", "predict_task")
 
 
-if __name__ == "__main__":  # python -m bakeoff.cli {train,evaluate,predict} [overrides]
+if __name__ == "__main__":  # python -m bakeoff.app.cli {train,evaluate,predict} [overrides]
     import sys
 
     command = sys.argv.pop(1)

@@ -59,8 +59,10 @@ class Resources:
     device: str | None = None
     precision: str | None = None
     world_size: int | None = None
-    peak_rss_mb: float | None = None
-    peak_gpu_mem_mb: float | None = None
+    peak_rss_mb: float | None = None  # the job's own peak (utils/job_memory.py)
+    peak_rss_method: str | None = None  # how: VmHWM reset at the job's start, or sampled
+    rss_at_start_mb: float | None = None  # what the process held when the job started
+    peak_gpu_mem_mb: float | None = None  # torch's allocator peak, reset at the job's start
 
 
 @dataclass

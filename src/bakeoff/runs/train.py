@@ -9,8 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from bakeoff.results.schema import Record
-from bakeoff.run import (
+from bakeoff.record.schema import Record
+from bakeoff.runs.common import (
     build_data,
     build_loggers,
     build_trainer,
@@ -29,10 +29,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     With `resume=true` a job whose record says completed is not run again (its record is
     returned), and one with a `checkpoints/last.ckpt` continues from it. A job that SLURM
-    requeued (after a pre-emption signal, see bakeoff.resume) resumes the same way.
+    requeued (after a pre-emption signal, see bakeoff.runs.resume) resumes the same way.
     """
     if _resuming(cfg):
-        from bakeoff.resume import completed_record, requeued
+        from bakeoff.runs.resume import completed_record, requeued
 
         if requeued():
             log.info("resume: SLURM requeued this job (restart %d)", requeued())
@@ -40,13 +40,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
             return done
-    from bakeoff.validate import validate_config
+    from bakeoff.checks.validate import validate_config
 
     return recorded(cfg, _fit_and_test, check=validate_config)  # the config checked first
 
 
 def _resuming(cfg: DictConfig) -> bool:
-    from bakeoff.resume import requeued
+    from bakeoff.runs.resume import requeued
 
     return bool(cfg.get("resume")) or requeued() > 0
 
@@ -54,8 +54,8 @@ def _resuming(cfg: DictConfig) -> bool:
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     import lightning as L
 
-    from bakeoff.resume import resume_checkpoint, wandb_run_id
-    from bakeoff.utils.wandb import finish_wandb
+    from bakeoff.loggers.wandb import finish_wandb
+    from bakeoff.runs.resume import resume_checkpoint, wandb_run_id
 
     L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.ckpt_path
@@ -72,7 +72,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     # A classical baseline (model.estimator: TF-IDF + LR, majority) is fitted by scikit-learn
     # instead of a Trainer, into the same record, predictions file and loggers.
     if cfg.model.get("estimator") is not None:
-        from bakeoff.models.classical import fit_and_test as build_fit_test
+        from bakeoff.runs.classical import fit_and_test as build_fit_test
     else:
         build_fit_test = _build_fit_test
     try:
@@ -82,7 +82,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
 
 
 def _uses_wandb(cfg: DictConfig) -> bool:
-    from bakeoff.utils.wandb import WANDB_TARGETS
+    from bakeoff.loggers.wandb import WANDB_TARGETS
 
     return any(
         c is not None and c.get("_target_") in WANDB_TARGETS and c.get("mode") != "disabled"
@@ -93,11 +93,11 @@ def _uses_wandb(cfg: DictConfig) -> bool:
 def _build_fit_test(
     cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path: str | None
 ) -> None:
+    from bakeoff.callbacks.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
-    from bakeoff.resume import StopOnSignal, interruption
+    from bakeoff.runs.resume import StopOnSignal, interruption
     from bakeoff.utils.build import build as instantiate
-    from bakeoff.utils.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
 
     datamodule = build_data(cfg, None)
     datamodule.read()  # the data's first read and all its checks, before any weights load

@@ -1,6 +1,6 @@
 """`python train.py dry_run=true`: the run as configured, checked and measured, but not trained.
 
-It validates the config (bakeoff.validate), builds the data and the model exactly as a run
+It validates the config (bakeoff.checks.validate), builds the data and the model exactly as a run
 does, and prints the resolved config, the size of each split, the parameter counts and the
 forward FLOPs per example. No Trainer, logger or checkpoint is made and no record is written, so
 a dry run never appears in a comparison.
@@ -17,7 +17,7 @@ from bakeoff.errors import ConfigError
 
 def dry_run(cfg: DictConfig) -> dict[str, Any]:
     """Validate, build and measure; print what a run would train on. Returns the measurements."""
-    from bakeoff.validate import validate_config
+    from bakeoff.checks.validate import validate_config
 
     validate_config(cfg)
     if cfg.model.get("backbone") is None:
@@ -34,10 +34,10 @@ def dry_run(cfg: DictConfig) -> dict[str, Any]:
 def measure(cfg: DictConfig) -> dict[str, Any]:
     """Split sizes, parameters (all, and those training in the first epoch) and forward FLOPs
     per example of the configured data and model."""
+    from bakeoff.callbacks.measure import forward_flops_per_sample
     from bakeoff.models.module import TaskModule
-    from bakeoff.run import build_data
+    from bakeoff.runs.common import build_data
     from bakeoff.utils.build import build
-    from bakeoff.utils.measure import forward_flops_per_sample
 
     backbone = build(cfg.model.backbone)
     datamodule = build_data(cfg, backbone.preprocessing())

@@ -18,8 +18,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from bakeoff.errors import BakeoffError, RunInterrupted, explain_out_of_memory
-from bakeoff.results.record import write_record
-from bakeoff.results.schema import Record
+from bakeoff.record.schema import Record
+from bakeoff.record.store import write_record
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
 
 def new_record(cfg: DictConfig, run_dir: Path) -> Record:
     """Everything known before anything runs: a failed job still gets a full record."""
-    from bakeoff.results.record import environment
-    from bakeoff.utils.wandb import run_identity
+    from bakeoff.loggers.wandb import run_identity
+    from bakeoff.record.store import environment
 
     name, group, overrides = run_identity()
     record = Record(name=name, group=group, seed=cfg.seed, overrides=overrides)
@@ -58,11 +58,13 @@ def recorded(
 ) -> dict[str, Any]:
     """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised.
 
-    `check(cfg)` runs first, before the config is resolved: a config error (bakeoff.validate)
+    `check(cfg)` runs first, before the config is resolved: a config error (bakeoff.checks.validate)
     fails the job with its message, and nothing is loaded.
     """
-    from bakeoff.results.record import check_writable
+    from bakeoff.record.store import check_writable
+    from bakeoff.utils.job_memory import JobMemory
 
+    memory = JobMemory()  # this job's own peaks, also in a process earlier jobs used
     run_dir = Path(cfg.paths.output_dir)
     check_writable(run_dir)  # before anything runs: the record must be writable at the end
     record = new_record(cfg, run_dir)
@@ -89,10 +91,11 @@ def recorded(
             raise explained from err
         raise
     finally:
-        from bakeoff.utils.measure import peak_gpu_mem_mb, peak_rss_mb
-
-        record.resources.peak_rss_mb = round(peak_rss_mb(), 1)
-        record.resources.peak_gpu_mem_mb = peak_gpu_mem_mb()
+        resources = record.resources
+        resources.peak_rss_mb = round(memory.peak_rss_mb(), 1)
+        resources.peak_rss_method = memory.method
+        resources.rss_at_start_mb = round(memory.rss_at_start_mb, 1)
+        resources.peak_gpu_mem_mb = memory.peak_gpu_mem_mb()
         if record.config is None:
             record.config = OmegaConf.to_container(cfg, resolve=False)
         write_record(run_dir, record.to_dict())
@@ -101,8 +104,8 @@ def recorded(
 
 def build_loggers(cfg: DictConfig, wandb_id: tuple[str, bool] | None = None) -> list:
     """The configured loggers; `wandb_id` = (run id, continue it) gives W&B loggers their run."""
+    from bakeoff.loggers.wandb import WANDB_TARGETS
     from bakeoff.utils.build import build
-    from bakeoff.utils.wandb import WANDB_TARGETS
 
     loggers = []
     for c in (cfg.get("logger") or {}).values():
@@ -120,8 +123,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequ
 
     if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
-    from bakeoff.resume import no_lightning_requeue
-    from bakeoff.utils.checkpoint_io import AtomicCheckpointIO
+    from bakeoff.callbacks.checkpoint_io import AtomicCheckpointIO
+    from bakeoff.runs.resume import no_lightning_requeue
 
     trainer = build(
         cfg.trainer,
