@@ -2,7 +2,7 @@
 
 import sys
 
-from bakeoff.rank.cli import main
+from bakeoff.app.rank import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -38,7 +38,7 @@ def forwards(monkeypatch):
 
 
 def rank(tmp_path: Path, out: str, *args: str) -> int:
-    from bakeoff.rank.cli import main
+    from bakeoff.app.rank import main
 
     return main(
         [
@@ -51,9 +51,9 @@ def rank(tmp_path: Path, out: str, *args: str) -> int:
     )
 
 
-def wandb_run(root: Path, wait_s: float = 10.0):
-    """The offline runs under root; wandb's writer process may still be flushing the file for a
-    moment after `finish()` returns in this process, so a read without the run record is retried."""
+def wandb_run(root: Path, wait_s: float = 20.0):
+    """The offline runs under root, once each is whole (its exit record written): wandb's writer
+    process may still be flushing the file for a moment after `finish()` returns here."""
     import time
 
     from tests.wandb_files import offline_runs
@@ -61,11 +61,14 @@ def wandb_run(root: Path, wait_s: float = 10.0):
     deadline = time.monotonic() + wait_s
     while True:
         try:
+            runs = offline_runs(root)
+            if runs and all(r.exit_code is not None for r in runs):
+                return runs
+        except AssertionError:  # not even the run record yet
+            pass
+        if time.monotonic() > deadline:
             return offline_runs(root)
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+        time.sleep(0.5)
 
 
 def tiny_sweep(root: Path) -> Path:
@@ -136,7 +139,7 @@ def test_rank_two_tiny_backbones_then_from_the_cache(tmp_path, forwards, capsys)
     ],
 )
 def test_bad_input_is_one_line(tmp_path, capsys, args, expected):
-    from bakeoff.rank.cli import main
+    from bakeoff.app.rank import main
 
     code = main([*SMALL, f"paths.root_dir={tmp_path}", f"rank.output_dir={tmp_path}/o", *args])
     err = capsys.readouterr().err.strip()
@@ -146,8 +149,8 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, expected):
 
 def test_screen_keeps_the_top_backbones_with_their_configurations(tmp_path):
     """What a sweeper holds: train configs (no `rank` node): conf/rank.yaml's defaults apply."""
+    from bakeoff.app.compose import compose
     from bakeoff.rank import screen
-    from bakeoff.utils.compose import compose
 
     small = [o for o in SMALL if not o.startswith("rank.")]
 

@@ -1,6 +1,6 @@
 """Rank backbones before fine-tuning: transferability scores on frozen, cached features.
 
-`bakeoff-rank` (cli.py) ranks the backbones of a data set by LogME, a kNN and a linear probe
+`bakeoff-rank` (app/rank.py) ranks the backbones of a data set by LogME, a kNN and a linear probe
 (scores.py, logme.py) on features computed once through the feature cache (features.py);
 `--against` scores each score on a finished comparison (against.py); `screen` keeps the top K
 configurations for a sweeper (ranking.py). docs/ranking.md says when a score helps.

@@ -101,6 +101,7 @@ def backbone_features(
     """Build the run's data and backbone from `cfg`; features of train and val, cached.
 
     `cfg` is checked first (ranking.check_configs: validate_config, the task kind)."""
+    from bakeoff.callbacks.measure import forward_flops_per_sample
     from bakeoff.models.feature_cache import (
         compute_features,
         features_key,
@@ -111,9 +112,8 @@ def backbone_features(
         write_features,
     )
     from bakeoff.models.module import TaskModule
-    from bakeoff.run import build_data
+    from bakeoff.runs.common import build_data
     from bakeoff.utils.build import build
-    from bakeoff.utils.measure import forward_flops_per_sample
 
     cfg = deterministic_inputs(cfg)
     tic = time.perf_counter()

@@ -52,7 +52,7 @@ def rank_options(cfg: DictConfig, given: dict[str, Any] | None = None) -> dict[s
     else:
         from pathlib import Path
 
-        from bakeoff.cli import CONF_DIR
+        from bakeoff.config import CONF_DIR
 
         defaults = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "rank.yaml").rank)
         defaults.pop("output_dir", None)  # a screen writes no files
@@ -82,9 +82,9 @@ def _direction(cfg: DictConfig, score: str) -> bool:
 
 def check_configs(configs: Sequence[DictConfig]) -> None:
     """Everything that fails without loading weights, for every backbone first."""
+    from bakeoff.checks.validate import validate_config
     from bakeoff.rank.features import backbone_config_error
     from bakeoff.rank.scores import check_task
-    from bakeoff.validate import validate_config
 
     if not configs:
         raise ConfigError("bakeoff-rank: no backbone to rank (give model=a,b,...)")

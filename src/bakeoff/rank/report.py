@@ -116,7 +116,7 @@ def write_outputs(r: Ranking, out: Path, plot_x: str = "params") -> list[Path]:
 def log_wandb(r: Ranking, cfg, out: Path, files: list[Path]) -> str | None:
     """One W&B run (job_type "rank", its own group "rank-<output dir>"): the table and the plot.
     Settings (project, entity, mode, tags) from the config's wandb logger; none: no run."""
-    from bakeoff.utils.wandb import WANDB_TARGETS, resolve_mode
+    from bakeoff.loggers.wandb import WANDB_TARGETS, resolve_mode
 
     loggers = cfg.get("logger") or {}
     wb = next(

@@ -58,7 +58,7 @@ def task_kind(task) -> str:
 
 def check_task(task_config) -> None:
     """The task kind, from the config's `_target_` class (nothing built or imported beyond it)."""
-    from bakeoff.model_fits_data import target_class
+    from bakeoff.checks.model_fits_data import target_class
 
     cls = target_class(task_config.get("_target_"))
     if cls is not None:

@@ -69,8 +69,8 @@ def compose_all(models: Sequence[str], overrides: Sequence[str]):
     """One composed config per backbone; an unknown model is one line naming the choices."""
     from hydra.errors import MissingConfigException
 
-    from bakeoff.cli import CONF_DIR
-    from bakeoff.utils.compose import compose
+    from bakeoff.app.compose import compose
+    from bakeoff.config import CONF_DIR
 
     choices = sorted(p.stem for p in Path(CONF_DIR, "model").glob("*.yaml"))
     unknown = [m for m in models if m not in choices]
