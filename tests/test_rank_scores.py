@@ -169,6 +169,7 @@ def test_against_a_leaderboard_csv_when_the_records_are_gone(tmp_path):
     )
     assert logme["top1"] == "b" and not bool(logme["top1_is_selection"])
     assert logme["regret_test"] == pytest.approx(0.74 - 0.66) and logme["top2_recall"] == 1.0
+    assert t.loc[("finetune=full", "logme")]["top1_recall"] == 0.0  # k < n: not trivially 1
     # within one fine-tune setting (two backbones each): a target of its own
     assert t.loc[("finetune=full", "logme")]["tau_val"] == pytest.approx(-1.0)
     assert any("only 2 backbones" in line for line in result.lines)

@@ -11,7 +11,8 @@ target of its own too.
 
 Per score and target: Kendall's τ and weighted τ (scipy) of the score against mean val and mean
 test; whether the score's top-1 is the comparison's selection (best on val); top-k recall (the
-share of the k best backbones on test that the score's top k holds); the regret of the score's
+share of the k best backbones on test that the score's top k holds; k at most n - 1, as the top n
+always holds them all); the regret of the score's
 top-1 on test (best test metric minus the top-1's, ≥ 0). With 3 or fewer backbones a line says
 that τ is weak evidence.
 """
@@ -235,7 +236,7 @@ def against(
                 s = merged[column].astype(float).to_numpy()
                 s = s if score == "logme" or mode == "max" else -s
                 top1 = merged.iloc[int(np.argmax(s))]["model"]
-                k = min(top_k, n)
+                k = max(1, min(top_k, n - 1))  # k = n would hold every backbone: trivially 1
                 rows.append(
                     {
                         "comparison": Path(d).name,
