@@ -1,13 +1,13 @@
 """`bakeoff-rank`: rank backbones before fine-tuning (also `python rank.py`).
 
-    bakeoff-rank model=minilm,minilm_l3,minilm_random [hydra overrides ...]
+    bakeoff-rank model=minilm,minilm_l4,minilm_l2,minilm_random [hydra overrides ...]
     bakeoff-rank experiment=compare_vision model=mobilenetv2,efficientnet_lite0 \\
         --against docs/comparisons/compare_vision
 
 Every backbone's config is composed from conf/rank.yaml by Hydra with the same overrides (so
 `experiment=...`, `data=...`, `data.limit_train=...` mean what they mean for train.py); only
 `model=` takes a comma-separated list. Outputs go to `rank.output_dir` (logs/rank/<time>):
-rank.{md,csv,json}, rank_vs_params.png, a W&B run; with `--against`, against.{md,csv,json}.
+rank.{md,csv,json}, rank_vs_params.png, a W&B run; with `--against`, against.{md,csv}.
 """
 
 from __future__ import annotations
