@@ -212,6 +212,14 @@ class TrainConfig(RunConfig):
 
 
 @dataclass
+class RankConfig(TrainConfig):
+    """bakeoff-rank (conf/rank.yaml): a run's config per backbone, plus the ranking's options."""
+
+    task_name: str = "rank"
+    rank: Any = None
+
+
+@dataclass
 class EvalConfig(RunConfig):
     task_name: str = "eval"
     ckpt_path: str = MISSING
@@ -235,6 +243,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(name="rank_schema", node=RankConfig)
     cs.store(name="predict_schema", node=PredictConfig)
     cs.store(group="schema/data", name="text", node=TextDataConfig)
     cs.store(group="schema/data", name="image", node=ImageDataConfig)
