@@ -429,6 +429,26 @@ def test_cli_train_eval_predict_on_conll_files(tmp_path):
     assert len(tags) == 6 and set(tags) <= set(record["data"]["label_names"])
     assert set(row) == {"id", "input", "pred"}
 
+    # one sentence per line from a .txt file; a table's `text` column without input_column=
+    lines = tmp_path / "new.txt"
+    lines.write_text("Angela Merkel visited Saarbruecken\nOn Monday\n")
+    table = tmp_path / "new.csv"
+    table.write_text("id,text\n1,Angela Merkel visited Saarbruecken\n2,On Monday\n")
+    for source in (lines, table):
+        proc = run_cli(
+            "-m",
+            "bakeoff.app.cli",
+            "predict",
+            f"ckpt_path={record['paths']['best_ckpt']}",
+            f"input={source}",
+            f"output={out}",
+            f"paths.log_dir={tmp_path}",
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rows = list(csv.DictReader(out.open()))
+        assert [len(r["pred"].split()) for r in rows] == [4, 2], source
+
 
 def test_predict_rows_of_unlabeled_words(tmp_path, tokenizer):
     """Placeholders are one per word: a long input keeps one tag per word (cut-off words O)."""

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import math
-import resource
 import time
 
 import lightning as L
 import torch
 
 from bakeoff.utils.clock import job_age_s
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
-
-
-def peak_gpu_mem_mb() -> float | None:
-    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
-        return None
-    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def forward_flops_per_sample(

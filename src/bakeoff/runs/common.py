@@ -62,7 +62,9 @@ def recorded(
     fails the job with its message, and nothing is loaded.
     """
     from bakeoff.record.store import check_writable
+    from bakeoff.utils.job_memory import JobMemory
 
+    memory = JobMemory()  # this job's own peaks, also in a process earlier jobs used
     run_dir = Path(cfg.paths.output_dir)
     check_writable(run_dir)  # before anything runs: the record must be writable at the end
     record = new_record(cfg, run_dir)
@@ -71,7 +73,8 @@ def recorded(
             check(cfg)
         record.config = resolved(cfg)
         body(cfg, run_dir, record)
-        record.status = "completed"
+        if record.status != "paused":  # paused: its budget.epochs spent (callbacks.budget)
+            record.status = "completed"
     except KeyboardInterrupt:
         record.status, record.error = "interrupted", "KeyboardInterrupt"
         raise
@@ -89,10 +92,11 @@ def recorded(
             raise explained from err
         raise
     finally:
-        from bakeoff.callbacks.measure import peak_gpu_mem_mb, peak_rss_mb
-
-        record.resources.peak_rss_mb = round(peak_rss_mb(), 1)
-        record.resources.peak_gpu_mem_mb = peak_gpu_mem_mb()
+        resources = record.resources
+        resources.peak_rss_mb = round(memory.peak_rss_mb(), 1)
+        resources.peak_rss_method = memory.method
+        resources.rss_at_start_mb = round(memory.rss_at_start_mb, 1)
+        resources.peak_gpu_mem_mb = memory.peak_gpu_mem_mb()
         if record.config is None:
             record.config = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=False))
         write_record(run_dir, record.to_dict())
