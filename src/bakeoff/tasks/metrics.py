@@ -18,6 +18,8 @@ class WeightedMean(Metric):
     ones, which averages batch means instead of examples."""
 
     full_state_update = False
+    total: Tensor  # states (add_state)
+    weight: Tensor
 
     def __init__(self) -> None:
         super().__init__()
