@@ -219,7 +219,7 @@ class FashionMNISTSource:
                     f"{self.root}: {len(images)} {split} images but {len(labels)} labels"
                 )
             names = [FASHION_MNIST_CLASSES[y] for y in labels.tolist()]
-            out[split] = RawSplit(items=list(images), labels=names)
+            out[split] = RawSplit(items=images, labels=names)
         return out
 
 

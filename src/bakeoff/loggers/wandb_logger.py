@@ -11,8 +11,10 @@ from lightning.pytorch.utilities import rank_zero_only
 
 log = logging.getLogger(__name__)
 
-# WandbLogger's own `experiment` getter: it makes the run (wandb.init) the first time it is read.
-START_EXPERIMENT: Callable = WandbLogger.experiment.fget  # type: ignore[attr-defined]
+
+def start_experiment(logger: WandbLogger) -> None:
+    """Read WandbLogger's own `experiment` (looked up now): it makes the run (wandb.init)."""
+    vars(WandbLogger)["experiment"].fget(logger)
 
 
 class BackgroundWandbLogger(WandbLogger):
@@ -61,7 +63,7 @@ class BackgroundWandbLogger(WandbLogger):
 
         map_frozen_import_frames()  # wandb's import, with torch loaded: seconds without it
         try:
-            START_EXPERIMENT(self)
+            start_experiment(self)
         except BaseException as err:  # re-raised by `started()` in the thread that asks
             if not self._online_failed(err):
                 self._start_error = err
@@ -77,7 +79,7 @@ class BackgroundWandbLogger(WandbLogger):
             self._wandb_init["mode"] = "offline"
             self._experiment = None
             try:
-                START_EXPERIMENT(self)
+                start_experiment(self)
             except BaseException as offline_err:
                 self._start_error = offline_err
 
