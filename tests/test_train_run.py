@@ -88,7 +88,7 @@ def sorted_batch_padding(tmp: Path) -> float:
     examples sorted by length, each padded to its longest."""
     import numpy as np
 
-    from bakeoff.run import build_data
+    from bakeoff.assembly import build_data
     from bakeoff.utils.build import build
     from tests.conftest import TINY, compose
 

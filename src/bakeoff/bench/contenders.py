@@ -119,7 +119,7 @@ def lightning_clock(clock: StepClock):
 
 @measured
 def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
-    """bakeoff's own objects, wired as `bakeoff.train._fit_and_test` wires them.
+    """bakeoff's own objects, wired as `bakeoff.train.fit_and_test` wires them.
 
     Not `bakeoff.train.run(cfg)`: that one would draw its own shuffle; here the DataModule's
     loader (its collate, workers, pinning) serves the same fixed batches as the other loops
@@ -128,8 +128,8 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
     """
     import lightning as L
 
+    from bakeoff.assembly import build_run_parts
     from bakeoff.models.finetune import FreezeSchedule
-    from bakeoff.models.module import TaskModule
     from bakeoff.run import build_loggers, build_trainer
     from bakeoff.utils.build import build
     from bakeoff.utils.measure import RunMeter
@@ -137,8 +137,7 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
     cfg, dm = (w.cfg_grouped, w.dm_grouped) if grouped else (w.cfg, w.dm)
     clock = StepClock(opts.steps, sync_fn(opts.device))
     L.seed_everything(cfg.seed, workers=True)
-    backbone = build(cfg.model.backbone)
-    module = TaskModule.from_config(cfg, dm, backbone)
+    module = build_run_parts(cfg, datamodule=dm).module  # the model for the shared data
     dm.tokens = {"real": 0, "padded": 0}  # the padded-token count of this run only
     if not grouped:
         dm.fix_train_batches(w.batches)

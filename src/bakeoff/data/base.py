@@ -14,7 +14,7 @@ reported as `file:line: message`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -382,8 +382,8 @@ class TaskData(L.LightningDataModule):
 
         `batches` holds positions in the train split (`datasets["train"]`), one list per batch;
         None goes back to the usual shuffled (or length-grouped) batches. The batches are
-        collated as training batches always are (`_train_collate`: a text module counts their
-        real and padded tokens). A fixed batch order is what benchmarks need that compare
+        collated and counted as training batches always are (a text module counts their real and
+        padded tokens on arrival). A fixed batch order is what benchmarks need that compare
         training loops on identical batches (scripts/bench.py), and what reproducing another
         run's batch order needs. One process only: under DDP Lightning cannot shard a list of
         batches, and says so.
@@ -396,22 +396,15 @@ class TaskData(L.LightningDataModule):
         """The training batches, where they are not plain shuffled ones (None)."""
         return self.fixed_train_batches
 
-    def _train_collate(self) -> Callable[[list], dict[str, torch.Tensor]]:
-        """How training batches are collated (a subclass may count what it sees)."""
-        return self.collate
-
     def train_dataloader(self) -> DataLoader:
         batches = self._train_batches()
         if batches is None:
-            return self._loader(
-                "train", self.batch_size, shuffle=True, collate_fn=self._train_collate()
-            )
+            return self._loader("train", self.batch_size, shuffle=True)
         return self._loader(
             "train",
             batch_size=1,
             shuffle=False,
             batch_sampler=batches,
-            collate_fn=self._train_collate(),
         )
 
     def eval_loader(self, split: str) -> DataLoader:

@@ -1,7 +1,7 @@
 """Classical text baselines fitted by scikit-learn: TF-IDF + logistic regression, majority class.
 
 A model config with an `estimator` (instead of a Lightning backbone) runs here, inside the one
-run path (`bakeoff.train` hands its record and loggers over): the data config gives the same
+run path (`bakeoff.train` builds its parts and hands them over with its record and loggers): the data config gives the same
 train/val/test split as for a transformer (the texts as they are instead of token ids), the
 task's own metric code scores every split, and the test pass writes the same predictions file,
 so a baseline's leaderboard row gets the same significance test as a fine-tuned model's.
@@ -177,8 +177,9 @@ class RawTextData(TaskData):
         return self.datasets["val"].texts[:n]
 
 
-def text_data(cfg: DictConfig) -> RawTextData:
-    """The run's data config built as RawTextData; a clear error for data it cannot read."""
+def text_data(cfg: DictConfig, task) -> RawTextData:
+    """The run's data config built as RawTextData for the run's Task; a clear error for data it
+    cannot read."""
     from hydra.utils import get_class
     from omegaconf import OmegaConf
 
@@ -192,7 +193,6 @@ def text_data(cfg: DictConfig) -> RawTextData:
             f"model={model} is a text classifier; data={cfg.data.name} is not text data "
             f"({cfg.data._target_})"
         )
-    task = build(cfg.task)
     if not isinstance(task, Classification):
         raise ConfigError(
             f"model={model} does single-label classification; task={cfg.task.name} is another "
@@ -220,17 +220,10 @@ def split_metrics(task, label_names, probs: np.ndarray, targets: Sequence[int]) 
     return values
 
 
-def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path) -> None:
+def fit_and_test(cfg: DictConfig, parts, record: Record, loggers: list, ckpt_path) -> None:
     """Fit the estimator on train, score train and validation, test: the record as a
     Lightning run fills it (history of one epoch, monitored best, test metrics, predictions)."""
-    from bakeoff.run import (
-        PREDICTIONS_FILE,
-        describe_data,
-        log_final_metrics,
-        stage_metrics,
-        write_rows,
-    )
-    from bakeoff.utils.build import build
+    from bakeoff.run import describe_model, log_final_metrics, record_history, record_test
     from bakeoff.utils.clock import job_age_s
 
     name = cfg.model.name
@@ -240,11 +233,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, 
         )
     if not cfg.train:
         raise ConfigError(f"train=false: model={name} has no checkpoint to test, it is fitted here")
-    data = text_data(cfg)
-    data.setup("fit")
-    describe_data(record, data)
-    estimator = build(cfg.model.estimator)
-    record.model.source = "sklearn"
+    data, estimator = parts.datamodule, parts.estimator
     record.finetune.strategy = None  # fitted from scratch: no backbone to fine-tune
     record.resources.precision = "64-true"  # scikit-learn computes in float64
     record.resources.device, record.resources.world_size = "cpu", 1
@@ -257,8 +246,9 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, 
     estimator.fit(train.texts, train.targets, data.num_classes, seed=cfg.seed)
     record.timing.fit_s = round(time.perf_counter() - tic, 3)
     record.timing.train_samples_per_s = len(train) / max(record.timing.fit_s, 1e-9)
-    record.model.params_total = record.model.params_trainable = estimator.n_params()
-    record.model.flops_per_sample = estimator.flops_per_sample(data.probe_texts())
+    n_params = estimator.n_params()
+    flops = estimator.flops_per_sample(data.probe_texts())
+    describe_model(record, "sklearn", n_params, n_params, flops)
 
     row: dict[str, float] = {"epoch": 0}
     for split in ["train", *data.val_sets]:
@@ -267,10 +257,8 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, 
             data.task, data.label_names, estimator.predict_proba(part.texts), part.targets
         )
         row |= {f"{split}/{k}": v for k, v in scores.items()}
-    record.history = [row]
-    _record_monitor(cfg, record, row)
-    for split in data.val_sets:
-        record.metrics[split] = stage_metrics(row, split)
+    _check_monitor(cfg, row)
+    record_history(record, [row], 0, row[cfg.monitor.metric], data.val_sets)
     for lg in loggers:
         lg.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=0)
 
@@ -279,24 +267,21 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, 
         tic = time.perf_counter()
         probs = estimator.predict_proba(test.texts)
         test_s = time.perf_counter() - tic
-        record.timing.test_s = round(test_s, 3)
-        record.timing.eval_samples_per_s = len(test) / max(test_s, 1e-9)
-        record.metrics["test"] = split_metrics(data.task, data.label_names, probs, test.targets)
         gathered = {
             "index": torch.arange(len(test)),
             "target": torch.as_tensor(test.targets, dtype=torch.long),
             "output": torch.from_numpy(probs),
         }
-        write_rows(run_dir / PREDICTIONS_FILE, data.task.rows([gathered], data.label_names))
-        record.paths.predictions = PREDICTIONS_FILE
+        rows = data.task.rows([gathered], data.label_names)
+        metrics = split_metrics(data.task, data.label_names, probs, test.targets)
+        record_test(record, metrics, test_s, len(test), rows, Path(record.paths.run_dir))
     log_final_metrics(loggers, record)
     for lg in loggers:  # no Trainer to finalize them (a CSV logger writes its rows here)
         lg.finalize("success")
 
 
-def _record_monitor(cfg: DictConfig, record: Record, row: dict[str, float]) -> None:
+def _check_monitor(cfg: DictConfig, row: dict[str, float]) -> None:
     metric = cfg.monitor.metric
     if metric not in row:
         choices = sorted(k for k in row if k.startswith("val"))
         raise ConfigError(f"monitor.metric={metric} is not recorded; choose from {choices}")
-    record.monitor.best, record.monitor.best_epoch = row[metric], 0

@@ -32,12 +32,15 @@ class TaskModule(L.LightningModule):
         label_names: list[str],
         val_sets: list[str] | None = None,
         backbone: torch.nn.Module | None = None,
+        built_task: Any = None,
     ) -> None:
         super().__init__()
         # Plain config only: the checkpoint must load with weights_only=True and rebuild from it.
-        self.save_hyperparameters(ignore=["backbone"])
+        # A run hands over the backbone and the Task it built (bakeoff.assembly); a checkpoint
+        # load builds them here, from that config.
+        self.save_hyperparameters(ignore=["backbone", "built_task"])
         self.backbone = backbone if backbone is not None else instantiate(model["backbone"])
-        self.task = instantiate(task)
+        self.task = built_task if built_task is not None else instantiate(task)
         self.head = self.task.build_head(
             self.backbone.feature_dim, label_names, model.get("head_dropout", 0.0)
         )
@@ -69,8 +72,8 @@ class TaskModule(L.LightningModule):
         self._test_batches: list[tuple[Tensor, dict[str, Tensor]]] = []
 
     @classmethod
-    def from_config(cls, cfg, datamodule, backbone: torch.nn.Module | None = None) -> TaskModule:
-        """The module a run config describes, for the labels of a set-up DataModule."""
+    def from_config(cls, cfg, datamodule, backbone: torch.nn.Module) -> TaskModule:
+        """The module a run config describes, for the labels and the Task of a set-up DataModule."""
         from omegaconf import OmegaConf
 
         def plain(node):
@@ -85,6 +88,7 @@ class TaskModule(L.LightningModule):
             label_names=datamodule.label_names,
             val_sets=datamodule.val_sets,
             backbone=backbone,
+            built_task=datamodule.task,
         )
 
     # -- forward ------------------------------------------------------------------------------
