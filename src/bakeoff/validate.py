@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from bakeoff.errors import BakeoffError, ConfigError
+from bakeoff.metric_info import lower_is_better
 from bakeoff.model_fits_data import check_max_length, check_modality, target_class
 from bakeoff.utils.overrides import overridden
 
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 Problems = list[str]
 
-# Metrics where lower is better; every other metric a task logs is higher-is-better.
-LOWER_IS_BETTER = ("loss", "mse")
 # An LR above this is legal but is a typo far more often than a choice: warned, not refused
 # (a run that diverges on it stops at its first non-finite loss).
 SUSPICIOUS_LR = 10.0
@@ -345,7 +344,7 @@ def check_task_and_monitor(cfg: DictConfig) -> Problems:
     if mode not in ("min", "max"):
         problems.append(f"monitor.mode: '{mode}' is not a direction (choose from min, max)")
     elif metric in choices:
-        lower = metric.rsplit("/", 1)[-1] in LOWER_IS_BETTER
+        lower = lower_is_better(metric)
         if lower == (mode == "max"):
             right = "min" if lower else "max"
             better = "lower" if lower else "higher"

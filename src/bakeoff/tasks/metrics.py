@@ -23,6 +23,7 @@ class CountsMetric(Metric):
     """tp / fp / fn summed over the epoch (summed across DDP ranks), reported as `stat`."""
 
     full_state_update = False
+    higher_is_better = True
 
     def __init__(self, stat: str = "f1") -> None:
         super().__init__()
@@ -106,6 +107,7 @@ class WordAccuracy(Metric):
     prediction) counts as the `O` tag at `o_index`."""
 
     full_state_update = False
+    higher_is_better = True
 
     def __init__(self, o_index: int = -1, ignore_index: int = -100) -> None:
         super().__init__()
