@@ -144,9 +144,9 @@ def check_schema_keys(cfg: DictConfig, prefix: str = "") -> Problems:
 
 def check_optim(cfg: DictConfig) -> Problems:
     problems = []
-    for key in ("optim.lr", "optim.head_lr"):
+    for key in ("optim.lr", "optim.head_lr", "finetune.head_lr"):
         lr = OmegaConf.select(cfg, key)
-        if lr is None and key == "optim.head_lr":  # null: the backbone's LR
+        if lr is None and key != "optim.lr":  # null: the backbone's LR, optim.head_lr
             continue
         if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
             problems.append(f"{key}: {lr} is not a learning rate (a finite number > 0, e.g. 5e-5)")
@@ -167,9 +167,10 @@ def check_optim(cfg: DictConfig) -> Problems:
 
 
 def check_data(cfg: DictConfig) -> Problems:
+    from bakeoff.data.base import batch_size_problems
+
     data = cfg.data
-    problems = _int_at_least(cfg, "data.batch_size", 1, "a batch size")
-    problems += _int_at_least(cfg, "data.eval_batch_size", 1, "a batch size")
+    problems = batch_size_problems(data.batch_size, data.eval_batch_size)
     problems += _int_at_least(cfg, "data.num_workers", 0, "a number of DataLoader workers")
     for split in ("train", "val", "test"):
         problems += _int_at_least(

@@ -115,6 +115,16 @@ class IndexedDataset(Dataset):
         return (self.transform(item) if self.transform else item), self.targets[j], i
 
 
+def batch_size_problems(batch_size: Any, eval_batch_size: Any) -> list[str]:
+    """The one check of the batch sizes: the constructor raises the first, the config check
+    (bakeoff.validate) lists them all before anything loads."""
+    return [
+        f"data.{key}: {value!r} is not a batch size (an integer >= 1)"
+        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ]
+
+
 class TaskData(L.LightningDataModule):
     modality = ""  # "text" | "image" in subclasses: which backbones take its batches
 
@@ -141,9 +151,8 @@ class TaskData(L.LightningDataModule):
         super().__init__()
         if task is None:
             raise DataError(f"data '{name}' needs its task (bakeoff.tasks): none was given")
-        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.{key}: {value!r} is not a batch size (an integer >= 1)")
+        for problem in batch_size_problems(batch_size, eval_batch_size):
+            raise ConfigError(problem)
         if on_bad_rows not in BAD_ROW_POLICIES:
             raise ConfigError(
                 f"data.on_bad_rows='{on_bad_rows}' is not one of {', '.join(BAD_ROW_POLICIES)}"

@@ -157,7 +157,7 @@ class TextData(TaskData):
             fill = self.fill.get(key, 0)
             rows = [enc[key] + [fill] * (width - len(enc[key])) for enc, _, _ in samples]
             batch[key] = torch.tensor(rows, dtype=torch.long)
-        batch["labels"] = self.task.collate_labels([target for _, target, _ in samples], width)
+        batch |= self.task.label_batch([target for _, target, _ in samples], width)
         batch["index"] = torch.tensor([i for _, _, i in samples], dtype=torch.long)
         return batch
 
