@@ -46,7 +46,7 @@ ONE_SMALL_EPOCH = (
 
 def compose(tmp_path: Path, *overrides: str, config_name: str = "train"):
     """The config `python train.py <overrides>` would get, run dir under tmp_path."""
-    from bakeoff.utils.compose import compose as compose_config
+    from bakeoff.app.compose import compose as compose_config
 
     return compose_config(
         overrides, config_name=config_name, root_dir=tmp_path, output_dir=tmp_path / "run"

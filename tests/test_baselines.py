@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from bakeoff.errors import ConfigError
-from bakeoff.train import run
+from bakeoff.runs.train import run
 from tests.conftest import CONF, ROOT, compose
 from tests.test_train_run import REQUIRED, check_schema
 
@@ -88,7 +88,7 @@ def test_tfidf_lr_matches_a_direct_scikit_learn_fit_on_the_same_split(tfidf):
     from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
     from sklearn.pipeline import make_pipeline
 
-    from bakeoff.assembly import build_run_parts
+    from bakeoff.runs.assembly import build_run_parts
     from bakeoff.utils.build import build
 
     cfg, record = tfidf

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bakeoff.train import run
+from bakeoff.runs.train import run
 
 VISION = [
     "model=mobilenetv2",

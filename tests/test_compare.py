@@ -169,12 +169,16 @@ def test_selection_is_on_val_never_test(sweep):
 def test_significance_on_test_predictions(sweep):
     c = compare(sweep, formats=None, plots=False)
     b, same = row(c, "model=b"), row(c, "model=c")
+    from sklearn.metrics import f1_score
+
     assert b["p_bootstrap"] < 0.05 and b["p_mcnemar"] < 0.05
-    assert b["delta"] == pytest.approx(-0.4)  # 100 vs 180 of 200 right
+    # on the selection metric, recomputed from the predictions (100 vs 180 of 200 right)
+    f1 = [f1_score(LABELS, predictions(k), average="macro") for k in (100, 180)]
+    assert b["delta"] == pytest.approx(f1[0] - f1[1])
     assert b["vs_best"] == "worse on test"
     assert same["p_bootstrap"] == 1.0 and same["p_mcnemar"] == 1.0
     assert same["vs_best"] == "within noise"
-    assert b["statistic"] == same["statistic"] == "mean per-example score"
+    assert b["statistic"] == same["statistic"] == "test/f1_macro"
     assert "Within noise of model=a" in c.summary[1] and "model=c" in c.summary[1]
 
 
@@ -426,8 +430,8 @@ def test_legacy_predictions_and_legend_of_scores(sweep):
 
     c = compare(sweep, formats=None, plots=False)
     text = legend(c)
-    assert "of the test mean per-example score" in text
-    assert "exact McNemar where that score is 1/0 correctness" in text
+    assert "of the test/f1_macro vs the selected config" in text
+    assert "exact McNemar where the score is 1/0 correctness" in text
     assert list(console_frame(c).columns) == [
         "",
         "config",
@@ -438,6 +442,7 @@ def test_legacy_predictions_and_legend_of_scores(sweep):
         "params",
         "fit s",
         "p (bootstrap)",
+        "p on",
         "vs best",
     ]
 

@@ -7,8 +7,8 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from bakeoff.errors import DataError, ModelNotAvailableError
-from bakeoff.results.record import read_record
-from bakeoff.train import run
+from bakeoff.record.store import read_record
+from bakeoff.runs.train import run
 from tests.conftest import ROOT, compose, run_cli
 
 

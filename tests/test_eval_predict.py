@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
-from bakeoff.evaluate import evaluate
-from bakeoff.results.record import read_record
-from bakeoff.train import run
+from bakeoff.record.store import read_record
+from bakeoff.runs.evaluate import evaluate
+from bakeoff.runs.train import run
 from tests.conftest import ROOT, compose, run_cli
 
 
@@ -52,7 +52,7 @@ def test_predict_a_string_and_a_csv(trained, tmp_path):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={record['paths']['best_ckpt']}",
         f"input={inputs}",

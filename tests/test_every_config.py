@@ -84,7 +84,7 @@ def validate_jobs(tmp_path: Path, jobs: list[list[str]]) -> int:
     """Compose and validate every job. Jobs that differ only in `seed` are composed once and
     validated at each seed (the seed is a plain top-level value: setting it on the composed
     config is what the override does). Returns how many jobs were validated."""
-    from bakeoff.validate import validate_config
+    from bakeoff.checks.validate import validate_config
 
     by_rest: dict[tuple[str, ...], list[int]] = {}
     for job in jobs:

@@ -8,7 +8,6 @@ import lightning as L
 import pytest
 import torch
 
-from bakeoff.assembly import build_run_parts
 from bakeoff.models.feature_cache import (
     FeatureDataset,
     compute_features,
@@ -19,6 +18,7 @@ from bakeoff.models.feature_cache import (
     why_not_cached,
 )
 from bakeoff.models.finetune import FreezeSchedule, FreezeUnfreeze, Full, Gradual, LinearProbe
+from bakeoff.runs.assembly import build_run_parts
 
 PROBE = ["finetune=linear_probe", "model.head_dropout=0.0", "logger=csv"]
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bakeoff.models.finetune import Full, Gradual
-from bakeoff.train import run
+from bakeoff.runs.train import run
 
 LR, HEAD_LR = 1e-3, 1e-2
 

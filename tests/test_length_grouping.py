@@ -43,7 +43,7 @@ def test_distributed_shards_are_disjoint_and_equal_in_batches():
 def test_fixed_train_batches_are_served_in_order_and_counted(tiny_cfg):
     import lightning as L
 
-    from bakeoff.assembly import build_run_parts
+    from bakeoff.runs.assembly import build_run_parts
 
     # fixed batches win over grouping too; the tokens are counted as batches arrive in fit
     cfg = tiny_cfg("data.group_by_length=true", "data.num_workers=0")
@@ -87,7 +87,7 @@ def test_fixed_train_batches_are_served_in_order_and_counted(tiny_cfg):
 def test_padding_is_counted_when_loader_workers_collate(tiny_cfg, tmp_path):
     """A worker collates into its own copy of the DataModule: its batches are counted when
     they reach the main process, so the run's padded-token fraction is the same either way."""
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     fractions = {}
     for workers in (0, 1):

@@ -129,7 +129,7 @@ def read_predictions(path: Path, label_names: list[str]):
     assert [int(r["index"]) for r in rows] == list(range(len(rows)))
 
     def onehot(cell: str) -> list[int]:
-        names = cell.split()
+        names = json.loads(cell)  # a JSON list
         assert set(names) <= set(label_names), cell
         return [int(n in names) for n in label_names]
 
@@ -327,9 +327,9 @@ def test_prediction_rows_carry_label_sets_probabilities_and_counts():
         "fp",
         "fn",
     ]
-    assert rows[2]["label"] == ["a", "b", "d"] and rows[2]["pred"] == ["a", "d"]
+    assert rows[2]["label"] == '["a", "b", "d"]' and rows[2]["pred"] == '["a", "d"]'
     assert (rows[2]["tp"], rows[2]["fp"], rows[2]["fn"]) == (2, 0, 1)
-    assert rows[3]["pred"] == ["d"] and (rows[3]["tp"], rows[3]["fp"], rows[3]["fn"]) == (0, 1, 1)
+    assert rows[3]["pred"] == '["d"]' and (rows[3]["tp"], rows[3]["fp"], rows[3]["fn"]) == (0, 1, 1)
     assert [sum(r[k] for r in rows) for k in ("tp", "fp", "fn")] == [8, 1, 3]
     unlabeled = task.rows(
         [{"index": torch.arange(6), "target": torch.zeros(6, 0), "output": p}],
@@ -337,6 +337,25 @@ def test_prediction_rows_carry_label_sets_probabilities_and_counts():
         labeled=False,
     )
     assert list(unlabeled[0]) == ["index", "pred", "prob_a", "prob_b", "prob_c", "prob_d"]
+
+
+def test_label_sets_with_spaces_and_separators_read_back_losslessly(tmp_path):
+    """Labels holding a space, the separator, quotes: the predictions file's label sets read back
+    as the same lists (by the task and by the significance code)."""
+    from bakeoff.results.metric_stats import label_set
+    from bakeoff.runs.common import write_rows
+
+    names = ["sci fi", "drama,comedy", 'say "hi"', "é"]
+    task = make_task(separator=",")
+    target = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    output = torch.tensor([[3.0, -3.0, 3.0, -3.0], [-3.0, 3.0, 3.0, 3.0], [-3.0] * 4])
+    rows = task.rows([{"index": torch.arange(3), "target": target, "output": output}], names)
+    path = tmp_path / "test_predictions.csv"
+    write_rows(path, rows)
+    read = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [task.label_set(r["label"]) for r in read] == [names[:2], names[2:], []]
+    assert [task.label_set(r["pred"]) for r in read] == [[names[0], names[2]], names[1:], []]
+    assert [label_set(r["label"]) for r in read] == [names[:2], names[2:], []]
 
 
 # -- config and sources -----------------------------------------------------------------------------
@@ -358,7 +377,7 @@ def test_configs_compose_with_a_label_list_or_one_column(tmp_path, text_files):
 
 
 def build_text_data(tmp_path, *overrides):
-    from bakeoff.assembly import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = compose(tmp_path, *TINY, *overrides)
@@ -521,7 +540,7 @@ THRESHOLD = 0.4
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory, text_files):
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     tmp = tmp_path_factory.mktemp("textrun")
     # a threshold below 0.5: this short run's probabilities cross it (F1 is not trivially 0)
@@ -539,7 +558,7 @@ def test_text_run_record_matches_its_predictions(text_run):
 
 
 def test_eval_reproduces_the_test_metrics(text_run, tmp_path):
-    from bakeoff.evaluate import evaluate
+    from bakeoff.runs.evaluate import evaluate
 
     tmp, record = text_run
     cfg = compose(
@@ -558,7 +577,7 @@ def test_eval_reproduces_the_test_metrics(text_run, tmp_path):
 
 
 def test_predict_writes_label_sets(text_run, tmp_path):
-    from bakeoff.predict import predict
+    from bakeoff.runs.predict import predict
 
     _, record = text_run
     inputs = tmp_path / "new.csv"
@@ -579,7 +598,7 @@ def test_predict_writes_label_sets(text_run, tmp_path):
     assert [r["input"] for r in rows] == ["an apple and a cherry", "plain old bread"]
     for r in rows:
         probs = {n: float(r[f"prob_{n}"]) for n in FRUITS}
-        assert r["pred"].split() == [n for n in FRUITS if probs[n] > THRESHOLD]  # the ckpt's
+        assert json.loads(r["pred"]) == [n for n in FRUITS if probs[n] > THRESHOLD]  # the ckpt's
 
 
 @pytest.mark.slow
@@ -634,7 +653,7 @@ def test_text_sweep_eval_and_predict_from_the_cli(tmp_path, text_files):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={best['paths']['best_ckpt']}",
         f"input={inputs}",
@@ -646,7 +665,7 @@ def test_text_sweep_eval_and_predict_from_the_cli(tmp_path, text_files):
     with out.open() as f:
         rows = list(csv.DictReader(f))
     assert [r["input"] for r in rows] == ["cherry and banana", "nothing here"]
-    assert all(set(r["pred"].split()) <= set(FRUITS) for r in rows)
+    assert all(set(json.loads(r["pred"])) <= set(FRUITS) for r in rows)
 
 
 @pytest.mark.slow
@@ -678,7 +697,7 @@ def test_image_run_on_mobilenetv2_from_the_cli(tmp_path, image_files):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={record['paths']['best_ckpt']}",
         f"input={image_files['test'].parent / 'img'}",
@@ -691,4 +710,4 @@ def test_image_run_on_mobilenetv2_from_the_cli(tmp_path, image_files):
     with out.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 64 and list(rows[0])[:3] == ["id", "input", "pred"]
-    assert all(set(r["pred"].split()) <= set(COLOURS) for r in rows)
+    assert all(set(json.loads(r["pred"])) <= set(COLOURS) for r in rows)

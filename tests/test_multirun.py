@@ -251,10 +251,10 @@ def test_experiment_sweeps_by_itself(name, tmp_path):
 def test_job_failing_after_wandb_started_marks_its_run_failed(tiny_cfg):
     """The failed job's W&B run is finished with exit code 1 (W&B shows it failed), not merged
     into the next job's run."""
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     # A precision Lightning refuses when the Trainer is built, after the W&B run started (config
-    # mistakes bakeoff.validate knows, such as an unknown monitor.metric, fail before it starts).
+    # mistakes bakeoff.checks.validate knows, such as an unknown monitor.metric, fail before it starts).
     cfg = tiny_cfg("logger=wandb", "trainer.max_epochs=1", "trainer.precision=bf17")
     with pytest.raises(Exception, match="bf17"):
         run(cfg)

@@ -209,8 +209,8 @@ class SendSignal(L.Callback):
 @pytest.mark.parametrize("signum", [signal.SIGUSR1, signal.SIGINT])
 def test_signal_stops_at_a_step_and_records_interrupted(signum, tiny_cfg, tmp_path):
     from bakeoff.errors import RunInterrupted
-    from bakeoff.results.record import read_record
-    from bakeoff.train import run
+    from bakeoff.record.store import read_record
+    from bakeoff.runs.train import run
 
     handlers = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGINT, signal.SIGTERM)}
     cfg = tiny_cfg(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bakeoff.data.base import RawSplit
+from bakeoff.data.raw import RawSplit
 from bakeoff.errors import ConfigError, DataError
 from bakeoff.tasks.metrics import entities, entity_counts
 from bakeoff.tasks.token_classification import TokenClassification
@@ -418,7 +418,7 @@ def test_cli_train_eval_predict_on_conll_files(tmp_path):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={record['paths']['best_ckpt']}",
         "input=Angela Merkel visited Saarbruecken on Monday",
@@ -432,6 +432,26 @@ def test_cli_train_eval_predict_on_conll_files(tmp_path):
     tags = row["pred"].split()
     assert len(tags) == 6 and set(tags) <= set(record["data"]["label_names"])
     assert set(row) == {"id", "input", "pred"}
+
+    # one sentence per line from a .txt file; a table's `text` column without input_column=
+    lines = tmp_path / "new.txt"
+    lines.write_text("Angela Merkel visited Saarbruecken\nOn Monday\n")
+    table = tmp_path / "new.csv"
+    table.write_text("id,text\n1,Angela Merkel visited Saarbruecken\n2,On Monday\n")
+    for source in (lines, table):
+        proc = run_cli(
+            "-m",
+            "bakeoff.app.cli",
+            "predict",
+            f"ckpt_path={record['paths']['best_ckpt']}",
+            f"input={source}",
+            f"output={out}",
+            f"paths.log_dir={tmp_path}",
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rows = list(csv.DictReader(out.open()))
+        assert [len(r["pred"].split()) for r in rows] == [4, 2], source
 
 
 def test_predict_rows_of_unlabeled_words(tmp_path, tokenizer):

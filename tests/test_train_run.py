@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from bakeoff.results.record import read_record
-from bakeoff.train import run
+from bakeoff.record.store import read_record
+from bakeoff.runs.train import run
 
 # What a completed run must have filled in (everything else may be null, e.g. the GPU memory on
-# a CPU run); the types come from the typed record itself (bakeoff.results.schema).
+# a CPU run); the types come from the typed record itself (bakeoff.record.schema).
 REQUIRED = {
     "": ["status", "run_id", "name", "seed", "overrides", "config"],
     "model": ["name", "source", "params_total", "params_trainable", "flops_per_sample"],
@@ -44,7 +44,7 @@ def check_schema(record: dict, required: dict[str, list[str]] = REQUIRED) -> Non
     import dataclasses
     import typing
 
-    from bakeoff.results import schema
+    from bakeoff.record import schema
 
     def walk(cls, node: dict, where: str) -> None:
         hints = typing.get_type_hints(cls, vars(schema))
@@ -88,7 +88,7 @@ def sorted_batch_padding(tmp: Path) -> float:
     examples sorted by length, each padded to its longest."""
     import numpy as np
 
-    from bakeoff.assembly import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
     from tests.conftest import TINY, compose
 
@@ -143,8 +143,8 @@ def test_wandb_offline_run_is_written_and_named(finished):
 
 def test_wandb_init_error_reaches_the_job_not_the_thread(tmp_path):
     """The run starts in a background thread; its error is raised where the run is needed."""
-    from bakeoff.utils.wandb import finish_wandb
-    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from bakeoff.loggers.wandb import finish_wandb
+    from bakeoff.loggers.wandb_logger import BackgroundWandbLogger
 
     logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="bogus")
     with pytest.raises(Exception, match="bogus"):
@@ -154,8 +154,8 @@ def test_wandb_init_error_reaches_the_job_not_the_thread(tmp_path):
 
 
 def test_wandb_logs_made_while_the_run_starts_arrive_in_order(tmp_path):
-    from bakeoff.utils.wandb import finish_wandb
-    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from bakeoff.loggers.wandb import finish_wandb
+    from bakeoff.loggers.wandb_logger import BackgroundWandbLogger
     from tests.wandb_files import offline_runs
 
     logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="offline")
@@ -177,8 +177,8 @@ def test_wandb_run_starts_at_the_first_metrics_not_while_the_job_starts(tmp_path
     gets a stand-in; using the stand-in waits for the run."""
     import time
 
-    from bakeoff.utils.wandb import finish_wandb
-    from bakeoff.utils.wandb_logger import BackgroundWandbLogger, StartingRun
+    from bakeoff.loggers.wandb import finish_wandb
+    from bakeoff.loggers.wandb_logger import BackgroundWandbLogger, StartingRun
     from tests.wandb_files import offline_runs
 
     logger = BackgroundWandbLogger(project="p", save_dir=str(tmp_path), mode="offline")
@@ -196,8 +196,8 @@ def test_wandb_run_starts_at_the_first_metrics_not_while_the_job_starts(tmp_path
 
 
 def test_wandb_run_starts_by_itself_when_no_metrics_come(tmp_path, monkeypatch):
-    from bakeoff.utils.wandb import finish_wandb
-    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from bakeoff.loggers.wandb import finish_wandb
+    from bakeoff.loggers.wandb_logger import BackgroundWandbLogger
     from tests.wandb_files import offline_runs
 
     monkeypatch.setattr(BackgroundWandbLogger, "START_AFTER_S", 0.0)
@@ -215,7 +215,7 @@ def test_pydantic_docstrings_of_an_imported_model_need_no_module_rescan(tmp_path
     import importlib
     import inspect
 
-    from bakeoff.utils.wandb import map_frozen_import_frames
+    from bakeoff.utils.frozen_frames import map_frozen_import_frames
 
     def import_models(name: str) -> tuple[type, int]:
         (tmp_path / f"{name}.py").write_text(

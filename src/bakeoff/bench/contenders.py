@@ -119,20 +119,20 @@ def lightning_clock(clock: StepClock):
 
 @measured
 def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
-    """bakeoff's own objects, wired as `bakeoff.train.fit_and_test` wires them.
+    """bakeoff's own objects, wired as `bakeoff.runs.train.fit_and_test` wires them.
 
-    Not `bakeoff.train.run(cfg)`: that one would draw its own shuffle; here the DataModule's
+    Not `bakeoff.runs.train.run(cfg)`: that one would draw its own shuffle; here the DataModule's
     loader (its collate, workers, pinning) serves the same fixed batches as the other loops
     (`TaskData.fix_train_batches`). The grouped variant keeps bakeoff's own length-grouped
     loader untouched.
     """
     import lightning as L
 
-    from bakeoff.assembly import build_run_parts
+    from bakeoff.callbacks.measure import RunMeter
     from bakeoff.models.finetune import FreezeSchedule
-    from bakeoff.run import build_loggers, build_trainer
+    from bakeoff.runs.assembly import build_run_parts
+    from bakeoff.runs.common import build_loggers, build_trainer
     from bakeoff.utils.build import build
-    from bakeoff.utils.measure import RunMeter
 
     cfg, dm = (w.cfg_grouped, w.dm_grouped) if grouped else (w.cfg, w.dm)
     clock = StepClock(opts.steps, sync_fn(opts.device))

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from bakeoff.app.compose import compose
 from bakeoff.bench.measure import flop_spec
 from bakeoff.bench.model import MeanPoolClassifier, build_encoder, minilm_tokenizer
-from bakeoff.utils.compose import compose
 
 
 def pad_collate(examples: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
@@ -92,8 +92,8 @@ def bakeoff_overrides(workload: str, opts, out_dir: Path, grouped: bool) -> list
 def prepare(workload: str, opts, tmp: Path) -> Workload:
     from omegaconf import OmegaConf
 
-    from bakeoff.assembly import build_run_parts
     from bakeoff.models.backbones import TextPreprocessing
+    from bakeoff.runs.assembly import build_run_parts
 
     tokenizer = minilm_tokenizer()  # both workloads use the packaged MiniLM WordPiece tokenizer
     cfgs, dms = {}, {}
@@ -133,8 +133,8 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
 def default_data(cache_dir: Path, output_dir: Path):
     """The default job's data (data=amazon_reviews: all reviews, max length 256), set up, its
     tokenized splits read from (or written to) the token cache in `cache_dir`."""
-    from bakeoff.assembly import build_run_parts
     from bakeoff.models.backbones import TextPreprocessing
+    from bakeoff.runs.assembly import build_run_parts
 
     cfg = compose(["logger=csv", f"data.cache_dir={cache_dir}", f"paths.output_dir={output_dir}"])
     preprocessing = TextPreprocessing(minilm_tokenizer())

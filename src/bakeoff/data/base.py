@@ -6,16 +6,14 @@ DataModule turns them into index sets (`splits.py`) and batches the backbone can
 into targets and batches of them, and says what the split is stratified on. Batches are dicts
 with `labels` and `index` (the example's position in its split, so test predictions can be
 paired across runs). Extra validation splits (`val_<name>`, e.g. MNLI's mismatched set) are
-validated beside `val`; `val` is the one the monitored metric reads. A split remembers where its
-examples came from (`RawSplit.path`, `lines`), so a label the task rejects (`LabelError`) is
-reported as `file:line: message`.
+validated beside `val`; `val` is the one the monitored metric reads. The raw types (`RawSplit`,
+`LabelError`) live in `raw.py`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import lightning as L
@@ -23,76 +21,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from bakeoff.data.raw import (
+    BAD_ROW_POLICIES,
+    BAD_ROW_REASONS,
+    LabelError,
+    RawSplit,
+    check_word_labels,
+)
 from bakeoff.data.splits import split_indices
 from bakeoff.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-# What `data.on_bad_rows` may say about rows without a label, with an empty text, or with an
-# image that cannot be decoded: drop them (counted, logged, recorded in results.json) or fail.
-BAD_ROW_POLICIES = ("drop", "error")
-BAD_ROW_REASONS = {
-    "no_label": "without a label",
-    "empty_text": "with an empty text",
-    "unreadable_image": "with an unreadable image",
-}
-
-
-@dataclass
-class RawSplit:
-    items: Sequence[Any]  # texts, image paths, arrays ... whatever the subclass understands
-    labels: Sequence[Any]
-    # Provenance, for error messages: the file (or data set) the examples came from, and per
-    # example its 1-based line there (CSV/TSV/JSONL), or a list with one line per word (CoNLL
-    # text files). None where lines mean nothing (Parquet, HF datasets): messages name the row.
-    path: str | None = None
-    lines: Sequence[Any] | None = None
-    # Rows of the file that could not be used, by reason (`no_label`, `empty_text`,
-    # `unreadable_image`): where each was ("line 7", "row 3", an image path).
-    dropped: dict[str, list[str]] = field(default_factory=dict)
-
-    def subset(self, indices: Sequence[int]) -> RawSplit:
-        """These examples only, provenance kept."""
-        pick = [int(i) for i in indices]
-        return RawSplit(
-            items=[self.items[i] for i in pick],
-            labels=[self.labels[i] for i in pick],
-            path=self.path,
-            lines=None if self.lines is None else [self.lines[i] for i in pick],
-        )
-
-    def locate(self, example: int, token: int | None = None) -> str:
-        """`path:line` of an example (or of one of its words), else `path, example i[, word j]`."""
-        where = self.path or "the split"
-        line = self.lines[example] if self.lines is not None else None
-        if isinstance(line, (list, tuple)):  # one line per word
-            line = line[token] if token is not None and token < len(line) else line[0]
-            return f"{where}:{line}"
-        if line is not None:
-            return f"{where}:{line}" + (f" (word {token + 1})" if token is not None else "")
-        return f"{where}, example {example}" + (f", word {token + 1}" if token is not None else "")
-
-
-class LabelError(DataError):
-    """A label a task cannot take, raised by `Task.encode` with its position (the example's index
-    in the labels it was given, and the word's for word-level labels); `TaskData.setup` reports
-    it as `file:line: message`."""
-
-    def __init__(self, example: int, token: int | None, message: str) -> None:
-        super().__init__(message)
-        self.example, self.token, self.message = example, token, message
-
-
-def check_word_labels(split: RawSplit) -> None:
-    """Word-level labels: one per word of each example."""
-    for i, (words, labels) in enumerate(zip(split.items, split.labels, strict=True)):
-        if isinstance(words, str) or not isinstance(labels, (list, tuple)):
-            continue  # check_items and encode name what is wrong here
-        if len(words) != len(labels):
-            raise DataError(
-                f"{split.locate(i)}: {len(words)} words but {len(labels)} tags: "
-                "each word needs exactly one tag"
-            )
 
 
 class IndexedDataset(Dataset):
@@ -117,7 +56,7 @@ class IndexedDataset(Dataset):
 
 def batch_size_problems(batch_size: Any, eval_batch_size: Any) -> list[str]:
     """The one check of the batch sizes: the constructor raises the first, the config check
-    (bakeoff.validate) lists them all before anything loads."""
+    (bakeoff.checks.validate) lists them all before anything loads."""
     return [
         f"data.{key}: {value!r} is not a batch size (an integer >= 1)"
         for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size))
@@ -375,11 +314,16 @@ class TaskData(L.LightningDataModule):
         dataset, collate = self.datasets[split], kwargs.pop("collate_fn", self.collate)
         if split in self.features:
             dataset, collate = self.features[split], self.features[split].collate
+        from bakeoff.data.samplers import EpochRandomSampler, loader_generator
+
+        if shuffle:  # an order drawn from the run's seed and the epoch: exact after a resume
+            kwargs["sampler"] = EpochRandomSampler(len(dataset), torch.initial_seed() % 2**31)
+
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
             num_workers=self.num_workers,
+            generator=loader_generator(),
             pin_memory=pin,
             persistent_workers=self.num_workers > 0,
             collate_fn=collate,

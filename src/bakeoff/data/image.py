@@ -26,7 +26,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from bakeoff.data.base import IndexedDataset, RawSplit, TaskData
+from bakeoff.data.base import IndexedDataset, TaskData
+from bakeoff.data.raw import RawSplit
 from bakeoff.data.sources import FileSource
 from bakeoff.errors import DataError
 

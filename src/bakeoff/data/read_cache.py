@@ -22,7 +22,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from bakeoff.data.base import RawSplit
+from bakeoff.data.raw import RawSplit
 from bakeoff.utils.atomic import write_bytes
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from torch.utils.data import (
     BatchSampler,
     DataLoader,
     Dataset,
-    RandomSampler,
     Sampler,
 )
 
-from bakeoff.data.base import RawSplit, TaskData
+from bakeoff.data.base import TaskData
+from bakeoff.data.raw import RawSplit
 from bakeoff.data.token_cache import tokenize
 from bakeoff.errors import DataError
 
@@ -68,8 +68,11 @@ class LengthGroupedBatchSampler(BatchSampler):
         self.epoch = 0
 
     def __iter__(self):
-        rng = np.random.default_rng(self.seed + self.epoch)
-        self.epoch += 1
+        # The sampler's epoch where it has one (Lightning sets it before each epoch): the same
+        # batches in a resumed run as in the uninterrupted one.
+        epoch = getattr(self.sampler, "epoch", self.epoch)
+        rng = np.random.default_rng(self.seed + epoch)
+        self.epoch = epoch + 1
         order = np.fromiter(iter(self.sampler), dtype=np.int64)
         batches = []
         for start in range(0, len(order), self.bucket):
@@ -92,8 +95,9 @@ class LengthGroupedBatchSampler(BatchSampler):
 
 def length_grouped_batches(lengths, batch_size: int, seed: int) -> LengthGroupedBatchSampler:
     """The length-grouped batch sampler over a whole split, shuffled with `seed`."""
-    generator = torch.Generator().manual_seed(seed)
-    order = RandomSampler(range(len(lengths)), generator=generator)
+    from bakeoff.data.samplers import EpochRandomSampler
+
+    order = EpochRandomSampler(len(lengths), seed)
     return LengthGroupedBatchSampler(order, batch_size, lengths=lengths, seed=seed)
 
 

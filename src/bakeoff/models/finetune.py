@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 class FinetuneStrategy:
     """Which backbone layer groups train at each epoch, and their LR scale. Its options are
-    checked once, by the config check (bakeoff.validate.check_finetune), before a run builds it."""
+    checked once, by the config check (bakeoff.checks.validate.check_finetune), before a run builds it."""
 
     def __init__(
         self,

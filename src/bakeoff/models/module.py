@@ -13,11 +13,11 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor
-from torchmetrics import MeanMetric
 
 from bakeoff.errors import ConfigError
 from bakeoff.models.finetune import set_batchnorm_eval, set_batchnorm_train
 from bakeoff.models.schedules import lr_lambda
+from bakeoff.tasks.metrics import loss_meter
 from bakeoff.utils.build import build as instantiate
 
 
@@ -63,10 +63,8 @@ class TaskModule(L.LightningModule):
                 for stage in self.stages
             }
         )
-        # nan_strategy="disable": the NaN check would read the loss on the host every step.
-        self.losses = torch.nn.ModuleDict(
-            {f"{stage}_loss": MeanMetric(nan_strategy="disable") for stage in self.stages}
-        )
+        # An example-weighted mean on device, read once per epoch (no per-step NaN check).
+        self.losses = torch.nn.ModuleDict({f"{stage}_loss": loss_meter() for stage in self.stages})
         self.test_outputs: list[dict[str, Any]] = []
         # (outputs, index and labels) of each test batch, on the device until the epoch ends
         self._test_batches: list[tuple[Tensor, dict[str, Tensor]]] = []
@@ -129,7 +127,7 @@ class TaskModule(L.LightningModule):
         metrics = self.metrics[f"{stage}_metrics"]
         metrics.update(*self.task.metric_inputs(outputs.detach(), targets))
         n = batch["labels"].shape[0]
-        # The loss is averaged on device, weighted by batch size, and read once per epoch.
+        # The loss is averaged on device, weighted by batch size (examples), read once per epoch.
         self.losses[f"{stage}_loss"].update(loss.detach(), weight=n)
         if stage not in self._metrics_logged:
             # A logged Metric object is computed (and reset) by Lightning at epoch end from the

@@ -1,7 +1,7 @@
 """Hydra callback: at the end of every multirun, the comparison, and a non-zero exit on failure.
 
 `on_multirun_end` runs after the last job returned (jobs that raised were recorded and returned
-None, see `bakeoff.entry.train_task`):
+None, see `bakeoff.app.entry.train_task`):
 
 1. `compare([sweep_dir])`: tables and plots in `<sweep_dir>/comparison/`, leaderboard printed;
 2. when the jobs logged to W&B, a `comparison` run in their group (`wandb_report.log_comparison`);
@@ -22,7 +22,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from bakeoff.results.record import RECORD_NAME
+from bakeoff.record.store import RECORD_NAME
 
 log = logging.getLogger("bakeoff")
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from bakeoff.errors import BakeoffError
 from bakeoff.metric_info import KNOWN_METRICS
-from bakeoff.results.record import RECORD_NAME
-from bakeoff.results.schema import flat_fields
+from bakeoff.record.schema import flat_fields
+from bakeoff.record.store import RECORD_NAME
 from bakeoff.utils.overrides import override_key
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"

@@ -40,16 +40,15 @@ from bakeoff.results.collect import (
 )
 from bakeoff.results.outputs import fingerprint, publish, stage
 from bakeoff.results.pivot import pivot_markdown, pivot_table
-from bakeoff.results.reference import (
+from bakeoff.results.reference import apply_map, load_reference
+from bakeoff.results.reference_match import (
     TOLERANCE_POINTS,
     TOLERANCE_STD,
     ReferenceComparison,
-    apply_map,
     compare_reference,
-    load_reference,
-    reference_markdown,
-    write_reference,
 )
+from bakeoff.results.reference_render import reference_markdown, write_reference
+from bakeoff.results.report import write_report
 from bakeoff.results.significance import ALPHA, add_significance, significance
 from bakeoff.results.tables import (
     FORMATS,
@@ -209,7 +208,7 @@ def compare(
     metric, mode = selection_metric(runs, metric, mode)
     metric_columns = ordered_metric_columns(runs, first=metric.split("/", 1)[1])
     table, best = sort_and_select(aggregate(runs, metric_columns), metric, mode)
-    table = add_significance(table, runs, best)
+    table = add_significance(table, runs, best, metric, mode)
     table.insert(0, "selected", table["config"] == best)
     comparison = Comparison(
         runs=runs,
@@ -252,6 +251,8 @@ def compare(
             )
         except Exception as exc:  # a broken plot must not cost the tables already written
             log.warning("plots skipped: %s: %s", type(exc).__name__, exc)
+    if "html" in formats:  # the page, with the plots above embedded
+        comparison.files += write_report(comparison, jobs, out, comparison.files)
     options = {k: v for k, v in locals().items() if k in COMPARE_OPTIONS}
     inputs = fingerprint([job.run_dir for job in jobs], options)
     comparison.files = publish(out, final, inputs, comparison.files)

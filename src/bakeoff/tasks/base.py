@@ -103,7 +103,7 @@ class Task:
         return len(label_names)
 
     def build_head(self, feature_dim: int, label_names: Sequence[str], dropout: float) -> nn.Module:
-        from bakeoff.models.heads import LinearHead
+        from bakeoff.tasks.heads import LinearHead
 
         if self.head_dropout is not None:
             dropout = self.head_dropout

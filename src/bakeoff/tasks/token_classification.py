@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bakeoff.data.base import LabelError
+from bakeoff.data.raw import LabelError
 from bakeoff.errors import ConfigError, DataError
 from bakeoff.tasks.base import Task, in_example_order
 from bakeoff.tasks.metrics import EntityF1, WordAccuracy, entity_counts
