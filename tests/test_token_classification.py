@@ -87,11 +87,15 @@ def test_the_first_sub_token_of_a_word_gets_its_tag(tokenizer):
     per, loc = names.index("B-PER"), names.index("B-LOC")
     assert tokens == [-100, per, -100, -100, 0, loc, -100, -100, -100, -100, 0, -100]
     assert first == [1, 4, 5, 10] and gold == [per, 0, loc, 0]
-    # a batch: token targets padded with -100, then word gold ids, then first sub-tokens
+    # a batch, by name: token targets, word gold ids and first sub-tokens, each padded with -100
     labels = t.collate_labels([(tokens, gold, first), ([-100, 0, -100], [0], [1])], width=12)
-    assert labels.shape == (2, 12 + 2 * 4)
-    assert labels[1, :12].tolist() == [-100, 0] + [-100] * 10
-    assert labels[1, 12:].tolist() == [0, -100, -100, -100, 1, -100, -100, -100]
+    assert set(labels) == set(t.label_keys) == {"labels", "word_labels", "first_token"}
+    assert labels["labels"].shape == (2, 12)
+    assert labels["word_labels"].shape == labels["first_token"].shape == (2, 4)
+    assert labels["labels"][0].tolist() == tokens
+    assert labels["labels"][1].tolist() == [-100, 0] + [-100] * 10
+    assert labels["word_labels"].tolist() == [gold, [0, -100, -100, -100]]
+    assert labels["first_token"].tolist() == [first, [1, -100, -100, -100]]
 
 
 def test_a_word_cut_off_by_max_length_is_predicted_O_and_scored(tokenizer):
@@ -108,10 +112,10 @@ def test_a_word_cut_off_by_max_length_is_predicted_O_and_scored(tokenizer):
     logits = torch.full((1, 6, len(names)), -5.0)
     for position, tag in ((1, "B-ORG"), (2, "O"), (3, "B-LOC"), (4, "I-PER")):
         logits[0, position, names.index(tag)] = 5.0
-    rows = t.rows([t.gather(logits, {"labels": labels, "index": torch.tensor([0])})], names)
+    rows = t.rows([t.gather(logits, {**labels, "index": torch.tensor([0])})], names)
     assert rows[0]["pred"] == ["B-ORG", "O", "B-LOC", "O"]
     assert (rows[0]["tp"], rows[0]["fp"], rows[0]["fn"]) == (2, 0, 0)
-    assert t.loss(logits, labels).item() == pytest.approx(0.0, abs=1e-3)  # only labeled tokens
+    assert t.loss(logits, t.targets(labels)).item() == pytest.approx(0.0, abs=1e-3)  # labeled only
 
 
 # -- metrics --------------------------------------------------------------------------------------

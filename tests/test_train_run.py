@@ -31,7 +31,7 @@ def sorted_batch_padding(tmp: Path) -> float:
     examples sorted by length, each padded to its longest."""
     import numpy as np
 
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
     from tests.helpers.runs import TINY, compose
 

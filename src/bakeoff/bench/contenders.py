@@ -121,7 +121,7 @@ def lightning_clock(clock: StepClock):
 
 @measured
 def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
-    """bakeoff's own objects, wired as `bakeoff.runs.train._fit_and_test` wires them.
+    """bakeoff's own objects, wired as `bakeoff.runs.train.fit_and_test` wires them.
 
     Not `bakeoff.runs.train.run(cfg)`: that one would draw its own shuffle; here the DataModule's
     loader (its collate, workers, pinning) serves the same fixed batches as the other loops
@@ -132,15 +132,14 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
 
     from bakeoff.callbacks.measure import RunMeter
     from bakeoff.models.finetune import FreezeSchedule
-    from bakeoff.models.module import TaskModule
+    from bakeoff.runs.assembly import build_run_parts
     from bakeoff.runs.common import build_loggers, build_trainer
     from bakeoff.utils.build import build
 
     cfg, dm = (w.cfg_grouped, w.dm_grouped) if grouped else (w.cfg, w.dm)
     clock = StepClock(opts.steps, sync_fn(opts.device))
     L.seed_everything(cfg.seed, workers=True)
-    backbone = build(cfg.model.backbone)
-    module = TaskModule.from_config(cfg, dm, backbone)
+    module = build_run_parts(cfg, datamodule=dm).module  # the model for the shared data
     dm.tokens = {"real": 0, "padded": 0}  # the padded-token count of this run only
     if not grouped:
         dm.fix_train_batches(w.batches)

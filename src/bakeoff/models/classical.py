@@ -173,8 +173,9 @@ class RawTextData(TaskData):
         return self.datasets["val"].texts[:n]
 
 
-def text_data(cfg: DictConfig) -> RawTextData:
-    """The run's data config built as RawTextData; a clear error for data it cannot read."""
+def text_data(cfg: DictConfig, task) -> RawTextData:
+    """The run's data config built as RawTextData for the run's Task; a clear error for data it
+    cannot read."""
     from hydra.utils import get_class
     from omegaconf import OmegaConf
 
@@ -188,7 +189,6 @@ def text_data(cfg: DictConfig) -> RawTextData:
             f"model={model} is a text classifier; data={cfg.data.name} is not text data "
             f"({cfg.data._target_})"
         )
-    task = build(cfg.task)
     if not isinstance(task, Classification):
         raise ConfigError(
             f"model={model} does single-label classification; task={cfg.task.name} is another "

@@ -69,7 +69,7 @@ class FeatureDataset(Dataset):
         features, targets, index = zip(*samples, strict=True)
         return {
             "features": torch.stack(features),
-            "labels": self.task.collate_labels(list(targets), None),
+            **self.task.label_batch(list(targets), None),
             "index": torch.tensor(index, dtype=torch.long),
         }
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 
 class FinetuneStrategy:
+    """Which backbone layer groups train at each epoch, and their LR scale. Its options are
+    checked once, by the config check (bakeoff.checks.validate.check_finetune), before a run builds it."""
+
     def __init__(
         self,
         name: str,
@@ -38,8 +41,6 @@ class FinetuneStrategy:
         cache_features: bool = True,
         head_lr: float | None = None,
     ) -> None:
-        if not 0.0 < layer_decay <= 1.0:
-            raise ValueError(f"finetune.layer_decay must be in (0, 1], got {layer_decay}")
         self.name = name
         self.unfreeze_at_epoch = unfreeze_at_epoch
         self.milestones = sorted(milestones or [])
@@ -79,8 +80,6 @@ class FreezeUnfreeze(FinetuneStrategy):
     """Head only until `unfreeze_at_epoch`, then the whole backbone (at `unfreeze_lr_factor` x LR)."""
 
     def __init__(self, name: str, unfreeze_at_epoch: int | None = None, **kwargs) -> None:
-        if unfreeze_at_epoch is None or unfreeze_at_epoch < 0:
-            raise ValueError("finetune.unfreeze_at_epoch must be a non-negative epoch number")
         super().__init__(name, unfreeze_at_epoch=unfreeze_at_epoch, **kwargs)
         self.unfreeze_at_epoch: int = unfreeze_at_epoch
 
@@ -95,8 +94,6 @@ class Gradual(FinetuneStrategy):
     """
 
     def __init__(self, name: str, milestones: list[int] | None = None, **kwargs) -> None:
-        if not milestones:
-            raise ValueError("finetune.milestones must list at least one epoch for 'gradual'")
         super().__init__(name, milestones=milestones, **kwargs)
 
     def trainable(self, epoch: int, n: int) -> list[bool]:

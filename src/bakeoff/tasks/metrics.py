@@ -102,6 +102,7 @@ class CountsMetric(Metric):
     """tp / fp / fn summed over the epoch (summed across DDP ranks), reported as `stat`."""
 
     full_state_update = False
+    higher_is_better = True
     tp: Tensor  # states (add_state)
     fp: Tensor
     fn: Tensor
@@ -190,6 +191,7 @@ class WordAccuracy(Metric):
     prediction) counts as the `O` tag at `o_index`."""
 
     full_state_update = False
+    higher_is_better = True
     correct: Tensor  # states (add_state)
     total: Tensor
 
