@@ -44,9 +44,3 @@ def sweep(tmp_path):
     from tests.helpers.comparisons import write_sweep
 
     return write_sweep(tmp_path)
-
-
-@pytest.fixture
-def one_small_epoch() -> tuple[str, ...]:
-    """The command-line runs' overrides: one epoch on small splits, short sequences."""
-    return ONE_SMALL_EPOCH
