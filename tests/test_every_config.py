@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError
 
-from tests.conftest import CONF, compose
+from tests.helpers.runs import CONF, compose
 
 OPTIONS = sorted(
     (path.parent.name, path.stem)

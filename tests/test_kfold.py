@@ -20,7 +20,7 @@ from omegaconf import open_dict
 from bakeoff.data.splits import split_indices
 from bakeoff.errors import ConfigError
 from bakeoff.runs.train import run
-from tests.conftest import TINY, compose
+from tests.helpers.runs import TINY, compose
 
 K = 3
 FOLD_RUN = [*TINY, "trainer.max_epochs=1", "data.max_length=32", "logger=csv", f"data.folds={K}"]

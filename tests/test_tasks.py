@@ -14,8 +14,8 @@ from bakeoff.runs.common import write_rows
 from bakeoff.runs.train import run
 from bakeoff.tasks.classification import Classification
 from bakeoff.tasks.regression import Regression
-from tests.conftest import ROOT
-from tests.glue_fixtures import glue_overrides
+from tests.helpers.glue import glue_overrides
+from tests.helpers.runs import ROOT
 
 MONITOR = {"metric": "val/acc", "mode": "max"}
 
@@ -100,7 +100,7 @@ def train_cli(tmp_path, *overrides: str):
     """`python train.py <overrides> logger=csv` with its run dir under tmp_path: (dir, record)."""
     import json
 
-    from tests.conftest import run_cli
+    from tests.helpers.runs import run_cli
 
     out = tmp_path / "run"
     proc = run_cli(
@@ -117,7 +117,7 @@ def train_cli(tmp_path, *overrides: str):
 
 def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
     """`python train.py data=glue_mnli ...`: both dev sets reported, the monitor reads matched."""
-    from tests.conftest import TINY
+    from tests.helpers.runs import TINY
 
     out, record = train_cli(tmp_path, *glue_overrides("mnli", tmp_path / "glue"), *TINY)
     assert record["status"] == "completed" and record["data"]["task"] == "pair_classification"

@@ -13,7 +13,7 @@ from hydra.errors import ConfigCompositionException
 from bakeoff.app.suggest import add_suggestion
 from bakeoff.checks.validate import ConfigProblems, validate_config
 from bakeoff.record.store import read_record
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 # (overrides, what the one problem's message must say): each a mistake a user can make.
 MISTAKES = {

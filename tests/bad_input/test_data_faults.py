@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakeoff.errors import ConfigError, DataError
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ import torch
 from bakeoff.callbacks.nonfinite import NonFiniteLossError
 from bakeoff.errors import ConfigError, DataError, OutOfMemoryError, explain_out_of_memory
 from bakeoff.record.store import check_writable, read_record, write_record
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 
 def strict_json(path: Path):

@@ -28,7 +28,7 @@ from bakeoff.bench.model import (
     linear_warmup,
 )
 from bakeoff.bench.options import for_workload, set_threads
-from bakeoff.bench.workloads import Workload, fixed_batches, pad_collate, prepare
+from bakeoff.bench.workloads import Workload, as_dataset, fixed_batches, pad_collate, prepare
 
 CONTENDERS = {
     "plain": "plain PyTorch loop",
@@ -81,7 +81,9 @@ def run_plain(w: Workload, opts, tmp: Path) -> dict:
     )
     collate = partial(pad_collate, pad_id=w.pad_id)
     pin = opts.device == "cuda"
-    loader = DataLoader(w.train, batch_sampler=w.batches, collate_fn=collate, pin_memory=pin)
+    loader = DataLoader(
+        as_dataset(w.train), batch_sampler=w.batches, collate_fn=collate, pin_memory=pin
+    )
     model.train()
     for batch in loader:
         batch = {k: v.to(opts.device, non_blocking=True) for k, v in batch.items()}
@@ -205,7 +207,7 @@ def run_hf_trainer(w: Workload, opts, tmp: Path) -> dict:
     )
     trainer.train()
     tic = time.perf_counter()
-    trainer.evaluate(eval_dataset=w.test)
+    trainer.evaluate(eval_dataset=as_dataset(w.test))
     return result(
         clock,
         time.perf_counter() - tic,

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from bakeoff.app.compose import compose
 from bakeoff.bench.measure import flop_spec
 from bakeoff.bench.model import MeanPoolClassifier, build_encoder, minilm_tokenizer
+
+
+def as_dataset(rows: list[dict]) -> Dataset:
+    """A list of examples as the map-style Dataset it is (len and indexing), for DataLoader."""
+    return cast(Dataset, rows)
 
 
 def pad_collate(examples: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
@@ -124,7 +130,7 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
         spec=spec,
         adamw={
             k: v
-            for k, v in OmegaConf.to_container(cfgs[False].optim.optimizer).items()
+            for k, v in cast(dict, OmegaConf.to_container(cfgs[False].optim.optimizer)).items()
             if not k.startswith("_")
         },
     )

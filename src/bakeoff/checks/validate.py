@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -103,7 +103,7 @@ def check_missing(cfg: DictConfig) -> Problems:
 def _missing_keys(node: DictConfig | ListConfig, prefix: str = "") -> list[str]:
     """Like `OmegaConf.missing_keys`, without resolving interpolations (which fail on the very
     values missing: data=hf names itself `${.source.path}`)."""
-    keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    keys: Iterable[Any] = node.keys() if isinstance(node, DictConfig) else range(len(node))
     missing = []
     for key in keys:
         full = f"{prefix}{key}"
@@ -126,7 +126,7 @@ def check_schema_keys(cfg: DictConfig, prefix: str = "") -> Problems:
     )
     where = prefix.rstrip(".") or "the run config"
     for key in cfg:
-        full = f"{prefix}{key}"
+        full = f"{prefix}{key!s}"
         if fields is not None and key not in fields:
             near = did_you_mean(str(key), fields)
             hint = f"did you mean {prefix}{near}?" if near else f"its keys: {', '.join(fields)}"

@@ -108,15 +108,16 @@ class TaskData(L.LightningDataModule):
         self.limit_train, self.limit_val, self.limit_test = limit_train, limit_val, limit_test
         self.fixed_label_names = label_names  # a trained model's class order (eval, predict)
         self.label_names: list[str] = []
-        self.datasets: dict[str, Dataset] = {}
+        self.datasets: dict[str, Any] = {}  # the Dataset type make_dataset makes
         # A frozen backbone's pooled features per split: when set (models/feature_cache.py), the
         # loaders serve these in the same batches and order instead of the inputs.
-        self.features: dict[str, Dataset] = {}
+        self.features: dict[str, Any] = {}
         # Set by `fix_train_batches`: the train loader serves these index batches, in order.
         self.fixed_train_batches: list[list[int]] | None = None
 
     # -- subclasses ---------------------------------------------------------------------------
-    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
+    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Any:
+        """The split's Dataset (a subclass's own type: `datasets` holds what this returns)."""
         raise NotImplementedError
 
     def collate(self, samples: list) -> dict[str, torch.Tensor]:
@@ -177,8 +178,10 @@ class TaskData(L.LightningDataModule):
         self.raw = raw
         return raw
 
-    # Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere).
-    read_cache_dir: str | None = None
+    @property
+    def read_cache_dir(self) -> str | None:
+        """Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere)."""
+        return None
 
     def _load_splits(self) -> dict[str, RawSplit]:
         from bakeoff.data.read_cache import load_splits
@@ -203,8 +206,8 @@ class TaskData(L.LightningDataModule):
                 )
             log.warning("%s: dropped %s; data.on_bad_rows=error makes this an error", where, what)
         if len(part.labels) == 0:
-            counts = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
-            reasons = f": every row was dropped ({counts})" if counts else ""
+            dropped = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
+            reasons = f": every row was dropped ({dropped})" if dropped else ""
             raise DataError(f"{where}: the {split} split has no usable rows{reasons}")
 
     def _targets(self, raw: dict[str, RawSplit]) -> dict[str, list]:

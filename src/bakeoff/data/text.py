@@ -89,7 +89,7 @@ class LengthGroupedBatchSampler(BatchSampler):
 
     def __len__(self) -> int:
         # Chunks hold whole batches except the last, so bucketing adds no partial batch.
-        n = len(self.sampler)
+        n = len(self.sampler)  # type: ignore[arg-type]  # a list of indices or a Sampler: sized
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 

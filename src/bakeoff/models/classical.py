@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from omegaconf import DictConfig
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class SklearnTextClassifier:
     """A scikit-learn classifier over raw texts, its outputs in the run's class order."""
 
-    model = None  # the fitted scikit-learn estimator (a Pipeline or a classifier)
+    model: Any = None  # the fitted scikit-learn estimator (a Pipeline or a classifier)
 
     def make(self, seed: int):
         raise NotImplementedError
@@ -193,6 +194,6 @@ def text_data(cfg: DictConfig, task) -> RawTextData:
             f"model={model} does single-label classification; task={cfg.task.name} is another "
             "kind (use a fine-tuned backbone for it)"
         )
-    options = OmegaConf.to_container(cfg.data, resolve=True)
+    options = cast(dict[str, Any], OmegaConf.to_container(cfg.data, resolve=True))
     options["_target_"] = f"{RawTextData.__module__}.{RawTextData.__qualname__}"
     return build(options, task=task, model_name=model)

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING, cast
 
 import lightning as L
 from torch import nn
+
+if TYPE_CHECKING:
+    from bakeoff.models.module import TaskModule
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class FreezeUnfreeze(FinetuneStrategy):
 
     def __init__(self, name: str, unfreeze_at_epoch: int | None = None, **kwargs) -> None:
         super().__init__(name, unfreeze_at_epoch=unfreeze_at_epoch, **kwargs)
+        self.unfreeze_at_epoch: int = unfreeze_at_epoch
 
     def trainable(self, epoch: int, n: int) -> list[bool]:
         return [epoch >= self.unfreeze_at_epoch] * n
@@ -125,6 +130,7 @@ class FreezeSchedule(L.Callback):
         self.state: list[bool] | None = None
 
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pl_module = cast("TaskModule", pl_module)
         groups = pl_module.backbone_groups
         wanted = pl_module.strategy.trainable(trainer.current_epoch, len(groups))
         if wanted == self.state:
@@ -146,10 +152,10 @@ class FreezeSchedule(L.Callback):
         )
         pl_module.trainable_history.append({"epoch": trainer.current_epoch, **counts})
         final = pl_module.strategy.trainable(2**31, len(groups))
-        if pl_module.hparams.model.get("compile") and wanted == final:
+        if pl_module.hparams["model"].get("compile") and wanted == final:
             # Compiled once the freeze state is final: each later requires_grad change would
             # recompile. In place, so parameter names (and checkpoints) stay the eager ones.
-            options = dict(pl_module.hparams.model.get("compile_options") or {})
+            options = dict(pl_module.hparams["model"].get("compile_options") or {})
             pl_module.backbone.compile(**options)
             pl_module.compiled_at_epoch = trainer.current_epoch
             log.info("backbone compiled with torch.compile(%s)", options or "")

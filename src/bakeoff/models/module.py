@@ -8,13 +8,15 @@ from the task object (`bakeoff.tasks`); this module has no per-kind branches. On
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
 from torch import Tensor
+from torchmetrics import Metric, MetricCollection
 
 from bakeoff.errors import ConfigError
+from bakeoff.models.backbones import Backbone
 from bakeoff.models.finetune import set_batchnorm_eval, set_batchnorm_train
 from bakeoff.models.schedules import lr_lambda
 from bakeoff.tasks.metrics import loss_meter
@@ -22,6 +24,8 @@ from bakeoff.utils.build import build as instantiate
 
 
 class TaskModule(L.LightningModule):
+    run_config: dict[str, Any] | None = None  # the resolved run config, saved in checkpoints
+
     def __init__(
         self,
         model: dict[str, Any],
@@ -31,15 +35,17 @@ class TaskModule(L.LightningModule):
         scheduler: dict[str, Any],
         label_names: list[str],
         val_sets: list[str] | None = None,
-        backbone: torch.nn.Module | None = None,
+        backbone: Backbone | None = None,
         built_task: Any = None,
     ) -> None:
         super().__init__()
         # Plain config only: the checkpoint must load with weights_only=True and rebuild from it.
-        # A run hands over the backbone and the Task it built (bakeoff.assembly); a checkpoint
+        # A run hands over the backbone and the Task it built (bakeoff.runs.assembly); a checkpoint
         # load builds them here, from that config.
         self.save_hyperparameters(ignore=["backbone", "built_task"])
-        self.backbone = backbone if backbone is not None else instantiate(model["backbone"])
+        self.backbone: Backbone = (
+            backbone if backbone is not None else instantiate(model["backbone"])
+        )
         self.task = built_task if built_task is not None else instantiate(task)
         self.head = self.task.build_head(
             self.backbone.feature_dim, label_names, model.get("head_dropout", 0.0)
@@ -70,7 +76,7 @@ class TaskModule(L.LightningModule):
         self._test_batches: list[tuple[Tensor, dict[str, Tensor]]] = []
 
     @classmethod
-    def from_config(cls, cfg, datamodule, backbone: torch.nn.Module) -> TaskModule:
+    def from_config(cls, cfg, datamodule, backbone: Backbone) -> TaskModule:
         """The module a run config describes, for the labels and the Task of a set-up DataModule."""
         from omegaconf import OmegaConf
 
@@ -124,17 +130,17 @@ class TaskModule(L.LightningModule):
         outputs = self(batch)
         targets = self.task.targets(batch)
         loss = self.task.loss(outputs, targets)
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = cast(MetricCollection, self.metrics[f"{stage}_metrics"])
         metrics.update(*self.task.metric_inputs(outputs.detach(), targets))
         n = batch["labels"].shape[0]
         # The loss is averaged on device, weighted by batch size (examples), read once per epoch.
-        self.losses[f"{stage}_loss"].update(loss.detach(), weight=n)
+        cast(Metric, self.losses[f"{stage}_loss"]).update(loss.detach(), weight=n)
         if stage not in self._metrics_logged:
             # A logged Metric object is computed (and reset) by Lightning at epoch end from the
             # updates above; logging it once per epoch is enough, and each log call moves its
             # states (~1 ms per metric per step on CPU).
             self._metrics_logged.add(stage)
-            logged = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
+            logged: dict[str, Any] = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
             logged |= {f"{stage}/{k}": m for k, m in metrics.items()}
             self.log_dict(logged, on_step=False, on_epoch=True, add_dataloader_idx=False)
         return loss, outputs
@@ -194,10 +200,10 @@ class TaskModule(L.LightningModule):
     # -- optimisation -------------------------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:
         """One group per backbone layer group (x decay / no-decay) plus the head, all up front."""
-        optim = self.hparams.optim  # its values checked by bakeoff.validate (check_optim)
+        optim = self.hparams["optim"]  # its values checked by the checks layer (check_optim)
         n = len(self.backbone_groups)
         named = {id(p): name for name, p in self.named_parameters()}
-        groups = []
+        groups: list[dict[str, Any]] = []
 
         def add(params, lr: float, tag: str) -> None:
             # No weight decay on biases and norm weights (1-d tensors), as BERT/timm recipes do.

@@ -145,7 +145,7 @@ def backbone_features(
         inputs = inputs_digest(dataset) if root else None
         path = (
             root / f"{features_key(digest, backbone_config, precision, inputs)}.pt"
-            if inputs
+            if inputs and root is not None
             else None
         )
         first_path = first_path or path

@@ -29,7 +29,8 @@ SPLITS = ("val", "test")
 REPEAT_KEYS = {"seed", "fold", "data.fold"}
 # Overrides that say where and how a job runs, not what it is: `resume=true` added to the command
 # that finishes an interrupted sweep must not split its jobs into two configurations.
-RUN_CONTROL_KEYS = {"resume", "name"}
+# A race's budget.epochs (bakeoff.race) likewise: a paused configuration is the same one.
+RUN_CONTROL_KEYS = {"resume", "name", "budget.epochs"}
 DEFAULT_CONFIG = "(default)"
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),

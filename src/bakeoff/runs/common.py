@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,7 +28,7 @@ PREDICTIONS_FILE = "test_predictions.csv"
 
 
 def resolved(cfg: DictConfig) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    return cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True))
 
 
 def new_record(cfg: DictConfig, run_dir: Path) -> Record:
@@ -115,7 +115,7 @@ def _recorded_run(
         resources.rss_at_start_mb = round(memory.rss_at_start_mb, 1)
         resources.peak_gpu_mem_mb = memory.peak_gpu_mem_mb()
         if record.config is None:
-            record.config = OmegaConf.to_container(cfg, resolve=False)
+            record.config = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=False))
         write_record(run_dir, record.to_dict())
     return record.to_dict()
 

@@ -42,7 +42,9 @@ def load_run_config(ckpt_path: str | Path) -> DictConfig:
         ) from None
     if not isinstance(stored, dict) or "bakeoff_config" not in stored:
         raise ConfigError(f"ckpt_path: {path} was not written by bakeoff (no run config inside)")
-    return OmegaConf.create(stored["bakeoff_config"])
+    config = OmegaConf.create(stored["bakeoff_config"])
+    assert isinstance(config, DictConfig)  # bakeoff stores the run config, a mapping
+    return config
 
 
 def eval_config(cfg: DictConfig) -> DictConfig:

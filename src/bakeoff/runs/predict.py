@@ -70,7 +70,8 @@ def run_modality(run_cfg: DictConfig) -> str:
 
     target = run_cfg.model.get("backbone", {}).get("_target_") or run_cfg.model.get("_target_")
     try:
-        return str(get_class(str(target)).modality or "text")
+        backbone_class: Any = get_class(str(target))
+        return str(backbone_class.modality or "text")
     except (ImportError, AttributeError, ValueError):
         return "text"
 

@@ -46,7 +46,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         from bakeoff.callbacks.budget import paused_within
 
         paused = completed_record(Path(cfg.paths.output_dir), status="paused")
-        if paused_within(paused, cfg):
+        if paused is not None and paused_within(paused, cfg):
             log.info("resume: %s has trained its budget.epochs already", cfg.paths.output_dir)
             return paused
     return train(cfg)

@@ -70,8 +70,9 @@ class Task:
         """The key stratified splits are made on; None: plain random splits."""
         return None
 
-    def align(self, target: Any, word_ids: Sequence[int | None]) -> Any:
-        """Word-level target -> one per token (word-level tasks only)."""
+    def align(self, target: Any, word_ids: Sequence[int]) -> Any:
+        """Word-level target -> one per token (word-level tasks only); a token's word id is -1
+        for a special token."""
         return target
 
     def placeholder(self) -> Any:
