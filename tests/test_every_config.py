@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError
 
-from tests.conftest import CONF, compose
+from tests.helpers.runs import CONF, compose
 
 OPTIONS = sorted(
     (path.parent.name, path.stem)
@@ -55,3 +55,105 @@ def test_each_data_config_names_its_task_and_eval_accepts_it(tmp_path: Path, opt
     cfg = compose(tmp_path, f"data={option}")
     assert cfg.task.name  # set by the data config's defaults (or its experiment)
     compose(tmp_path, "ckpt_path=x.ckpt", f"data={option}", config_name="eval")
+
+
+# -- every job of every experiment, validated ---------------------------------------------------
+# As torchtune's tests/recipes/test_configs.py: each job an experiment runs is composed the way
+# `python train.py -m experiment=<name>` composes it (its sweeper's params expanded), and the
+# run's own check (`validate_config`) passes on it. Nothing is loaded: no weights, no data.
+def experiment_jobs(name: str) -> list[list[str]]:
+    """The jobs `python train.py -m experiment=<name>` runs: its sweeper's params expanded."""
+    import itertools
+
+    import yaml
+
+    raw = yaml.safe_load((CONF / "experiment" / f"{name}.yaml").read_text())
+    params = ((raw.get("hydra") or {}).get("sweeper") or {}).get("params") or {}
+    axes = [[f"{k}={v}" for v in str(values).split(",")] for k, values in params.items()]
+    return [[f"experiment={name}", *job] for job in itertools.product(*axes)]
+
+
+def plan_jobs(name: str) -> list[list[str]]:
+    """Every job of a published table's grid (bakeoff.results.reproduce, its --dry-run list)."""
+    from bakeoff.results.reproduce import PLANS, sweeps
+
+    return [job for sweep in sweeps(PLANS[name]) for job in sweep.jobs()]
+
+
+def validate_jobs(tmp_path: Path, jobs: list[list[str]]) -> int:
+    """Compose and validate every job. Jobs that differ only in `seed` are composed once and
+    validated at each seed (the seed is a plain top-level value: setting it on the composed
+    config is what the override does). Returns how many jobs were validated."""
+    from bakeoff.checks.validate import validate_config
+
+    by_rest: dict[tuple[str, ...], list[int]] = {}
+    for job in jobs:
+        rest = tuple(o for o in job if not o.startswith("seed="))
+        seeds = [int(o.split("=", 1)[1]) for o in job if o.startswith("seed=")]
+        by_rest.setdefault(rest, []).extend(seeds or [None])
+    n = 0
+    for rest, seeds in by_rest.items():
+        cfg = compose(tmp_path, *rest)
+        for seed in seeds:
+            if seed is not None:
+                cfg.seed = seed
+            try:
+                validate_config(cfg)
+            except Exception as err:
+                raise AssertionError(
+                    f"python train.py {' '.join(rest)} seed={seed}: {err}"
+                ) from err
+            n += 1
+    return n
+
+
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+
+def test_every_experiment_is_covered():
+    assert {
+        "glue_bert_roberta",
+        "conll_ner",
+        "vision_transfer",
+        "pretraining_helps",
+        "compare_text",
+        "compare_vision",
+    } <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_job_of_the_experiment_validates(tmp_path: Path, name: str):
+    jobs = experiment_jobs(name)
+    assert len(jobs) > 1  # every experiment is a sweep
+    assert validate_jobs(tmp_path, jobs) == len(jobs)
+
+
+def test_the_pretraining_helps_arms_are_its_jobs():
+    arms = sorted(p.stem for p in (CONF / "experiment" / "pretraining_helps").glob("*.yaml"))
+    swept = {o.split("=", 1)[1] for job in experiment_jobs("pretraining_helps") for o in job}
+    assert set(arms) <= swept  # every arm file runs in the sweep
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["glue_bert_roberta", "conll_ner", "vision_transfer"])
+def test_every_job_of_the_published_grid_validates(tmp_path: Path, name: str):
+    """The reproduce scripts' grids (tasks x models x LRs x batch sizes x seeds)."""
+    jobs = plan_jobs(name)
+    assert validate_jobs(tmp_path, jobs) == len(jobs)
+
+
+@pytest.mark.parametrize("option", sorted(p.stem for p in (CONF / "task").glob("*.yaml")))
+def test_every_metric_of_the_task_has_its_direction(tmp_path: Path, option: str):
+    """bakeoff.metric_info is where a metric's direction lives: it covers every metric a task
+    kind offers, and agrees with the metric's own `higher_is_better`."""
+    from bakeoff import metric_info
+    from bakeoff.utils.build import build
+
+    task = build(compose(tmp_path, f"task={option}").task)
+    labels = ["O", "B-PER", "I-PER"] if task.word_level else ["neg", "pos"]
+    for name, factory in task.available_metrics().items():
+        assert name in metric_info.MODES, name
+        higher = factory(labels, True).higher_is_better  # None where torchmetrics leaves it open
+        if higher is not None:
+            assert metric_info.mode(name) == ("max" if higher else "min"), name
+    assert metric_info.lower_is_better("val/loss")

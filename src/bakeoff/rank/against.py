@@ -60,8 +60,8 @@ def top_k_recall(score: Sequence[float], truth: Sequence[float], k: int) -> floa
 
 def regret(score: Sequence[float], truth: Sequence[float]) -> float:
     """Best truth minus the truth of the score's top-1 (≥ 0; higher is better for both)."""
-    truth = np.asarray(truth, dtype=float)
-    return float(truth.max() - truth[int(np.argmax(np.asarray(score)))])
+    values = np.asarray(truth, dtype=float)
+    return float(values.max() - values[int(np.argmax(np.asarray(score)))])
 
 
 # -- reading a comparison -----------------------------------------------------------------------

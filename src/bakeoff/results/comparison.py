@@ -219,9 +219,16 @@ def compare(
         best=best,
         summary=_summary(table, runs, metric, mode, best, shared),
     )
+    from bakeoff.race.report import race_markdown, race_summary
+
+    race_lines, race_rows = race_summary(paths, jobs, labels, metric)  # a halving race's sweep
+    comparison.summary += race_lines
     final = Path(out_dir) if out_dir is not None else paths[0] / OUT_SUBDIR
     out = stage(final)  # written here, then moved into place whole (outputs.py)
     comparison.files = write_tables(comparison, out, formats, latex_caption)
+    if race_rows:
+        (out / "race.md").write_text(race_markdown(race_rows, metric))
+        comparison.files.append(out / "race.md")
     if references:
         loaded = apply_map([load_reference(r) for r in references], reference_map)
         comparison.reference = compare_reference(jobs, loaded, tolerance_points, tolerance_std)
