@@ -269,10 +269,11 @@ def against_markdown(table: pd.DataFrame, lines: Sequence[str], ranking: Ranking
         f"- {line.strip()}" if not line.startswith("  ") else f"  - {line.strip()}"
         for line in lines
     ]
-    out += [
-        "",
-        markdown_table(shown.fillna("—"), text_columns=("comparison", "target", "score", "top1")),
-    ]
+    if table.empty:
+        out += ["", "No target has 2 or more ranked backbones: nothing to score."]
+    else:
+        text = ("comparison", "target", "score", "top1")
+        out += ["", markdown_table(shown.fillna("—"), text_columns=text)]
     out += [
         "",
         "τ: Kendall's tau (scipy.stats.kendalltau) of the score against the mean val / test metric per "
