@@ -100,6 +100,11 @@ class ModelConfig:
     compile: bool = False
     # torch.compile keyword arguments, e.g. model.compile_options={mode: max-autotune}
     compile_options: Any = None
+    # Model-card facts the planning tools read before anything loads (the GPU-hour estimate of
+    # bakeoff.results.reproduce): parameters, and for an image model the multiply-adds per
+    # 224 px image in billions. null: not stated (the estimate then asks for it).
+    params: float | None = None
+    gmacs: float | None = None
 
 
 @dataclass
@@ -212,6 +217,14 @@ class TrainConfig(RunConfig):
 
 
 @dataclass
+class RankConfig(TrainConfig):
+    """bakeoff-rank (conf/rank.yaml): a run's config per backbone, plus the ranking's options."""
+
+    task_name: str = "rank"
+    rank: Any = None
+
+
+@dataclass
 class EvalConfig(RunConfig):
     task_name: str = "eval"
     ckpt_path: str = MISSING
@@ -235,6 +248,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(name="rank_schema", node=RankConfig)
     cs.store(name="predict_schema", node=PredictConfig)
     cs.store(group="schema/data", name="text", node=TextDataConfig)
     cs.store(group="schema/data", name="image", node=ImageDataConfig)
