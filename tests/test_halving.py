@@ -193,8 +193,8 @@ def write_job(root: Path, n: int, lr: str, seed: int, vals: list[float], test: f
 
 
 def test_replay_on_records_selects_regrets_and_counts_epochs(tmp_path, capsys):
-    from bakeoff.race.replay import ReplayError, replay
     from bakeoff.results.comparison import main
+    from bakeoff.results.halving_replay import ReplayError, replay
 
     # a: best at the end; b: good early, flat later; c: bad throughout (2 seeds each, 6 epochs)
     curves = {
