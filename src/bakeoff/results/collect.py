@@ -19,18 +19,17 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metric_info import KNOWN_METRICS
 from bakeoff.record.schema import flat_fields
 from bakeoff.record.store import RECORD_NAME
-from bakeoff.utils.overrides import override_key
+from bakeoff.utils.overrides import (  # noqa: F401 (REPEAT_KEYS, RUN_CONTROL_KEYS: re-exported)
+    REPEAT_KEYS,
+    RUN_CONTROL_KEYS,
+    configuration,
+    override_key,
+)
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 DEFAULT_PREDICTIONS = "test_predictions.csv"
 SPLITS = ("val", "test")
-# Overrides that repeat a configuration (another seed or fold of it) rather than define one.
-REPEAT_KEYS = {"seed", "fold", "data.fold"}
-# Overrides that say where and how a job runs, not what it is: `resume=true` added to the command
-# that finishes an interrupted sweep must not split its jobs into two configurations.
-# A race's budget.epochs (bakeoff.race) likewise: a paused configuration is the same one.
-RUN_CONTROL_KEYS = {"resume", "name", "budget.epochs"}
 DEFAULT_CONFIG = "(default)"
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),
@@ -150,16 +149,6 @@ def record_field(record: dict[str, Any], path: str) -> Any:
     if value is _MISSING and not path.startswith("config."):
         value = _lookup(record, "config." + path)
     return None if value is _MISSING else value
-
-
-def configuration(overrides: Iterable[str]) -> tuple[str, ...]:
-    """The overrides that define a configuration: seed/fold repeats and hydra.* settings dropped."""
-    keep = []
-    for item in overrides:
-        key = override_key(item)
-        if key not in REPEAT_KEYS | RUN_CONTROL_KEYS and not key.startswith("hydra."):
-            keep.append(item)
-    return tuple(keep)
 
 
 def label_value(value: Any) -> str:

@@ -336,7 +336,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _replay(args) -> int:
-    from bakeoff.race.replay import replay, replay_lines
+    from bakeoff.results.halving_replay import replay, replay_lines
 
     try:
         result = replay(args.dirs, args.eta, args.min_epochs, args.keep_min)
