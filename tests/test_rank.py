@@ -56,7 +56,10 @@ def wandb_run(root: Path, wait_s: float = 20.0):
     process may still be flushing the file for a moment after `finish()` returns here."""
     import time
 
-    from tests.wandb_files import offline_runs
+    try:  # tests/helpers/ is where the test helpers are moving (branch i21a)
+        from tests.helpers.wandb_files import offline_runs
+    except ImportError:
+        from tests.wandb_files import offline_runs
 
     deadline = time.monotonic() + wait_s
     while True:
