@@ -33,9 +33,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     """
     if _resuming(cfg):
         from bakeoff.resume import completed_record, requeued
+        from bakeoff.resume_check import check_resume
 
         if requeued():
             log.info("resume: SLURM requeued this job (restart %d)", requeued())
+        requested = _requested_config(cfg)
+        if requested is not None:  # the run dir's earlier run trained this config, or stop
+            check_resume(Path(cfg.paths.output_dir), requested)
         done = completed_record(Path(cfg.paths.output_dir))
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
@@ -46,9 +50,20 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _resuming(cfg: DictConfig) -> bool:
-    from bakeoff.resume import requeued
+    from bakeoff.resume_check import resuming
 
-    return bool(cfg.get("resume")) or requeued() > 0
+    return resuming(cfg)
+
+
+def _requested_config(cfg: DictConfig) -> dict[str, Any] | None:
+    """The config as the record will store it; None while it does not resolve (the run's own
+    checks then name what is missing)."""
+    from bakeoff.run import resolved
+
+    try:
+        return resolved(cfg)
+    except Exception:
+        return None
 
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
