@@ -144,9 +144,11 @@ def check_resume(run_dir: Path, requested: dict[str, Any]) -> None:
 
 
 def resuming(cfg: DictConfig) -> bool:
-    from bakeoff.resume import requeued
+    """resume=true, or a job that SLURM requeued (bakeoff.resume.requeued, without its imports)."""
+    import os
 
-    return bool(cfg.get("resume")) or requeued() > 0
+    count = os.environ.get("SLURM_RESTART_COUNT", "0")
+    return bool(cfg.get("resume")) or (count.isdigit() and int(count) > 0)
 
 
 def _job_config(config: DictConfig, output_dir: str) -> dict[str, Any] | None:

@@ -31,6 +31,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     returned), and one with a `checkpoints/last.ckpt` continues from it. A job that SLURM
     requeued (after a pre-emption signal, see bakeoff.resume) resumes the same way.
     """
+    from bakeoff.utils.run_lock import locked
+
+    with locked(cfg.paths.output_dir):  # one writer per run dir, from here to the record
+        return _run(cfg)
+
+
+def _run(cfg: DictConfig) -> dict[str, Any]:
     if _resuming(cfg):
         from bakeoff.resume import completed_record, requeued
         from bakeoff.resume_check import check_resume
