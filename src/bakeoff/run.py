@@ -190,6 +190,9 @@ def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, reco
     record.timing.test_s = round(test_s, 3)
     record.timing.eval_samples_per_s = len(datamodule.datasets["test"]) / test_s
     record.metrics["test"] = stage_metrics(trainer.callback_metrics, "test")
+    from bakeoff.utils.nonfinite import check_finite
+
+    check_finite("test", record.metrics["test"], module.test_outputs)  # never completed on NaN
     if trainer.global_rank == 0 and module.test_outputs:
         pred_path = run_dir / PREDICTIONS_FILE
         write_rows(pred_path, module.task.rows(module.test_outputs, datamodule.label_names))

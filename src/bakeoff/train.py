@@ -154,10 +154,19 @@ def _build_fit_test(
             raise stopped from None
         spawned.restore(module, datamodule)
     _record_fit(record, trainer, module, meter, datamodule, tic)
+    _check_validated(record, datamodule)
     record.data.padded_token_fraction = datamodule.padded_fraction()
     if cfg.test:
         test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
     close_loggers(trainer, loggers, record)
+
+
+def _check_validated(record: Record, datamodule) -> None:
+    """Every validation set's metrics at the best epoch are numbers, or the run fails."""
+    from bakeoff.utils.nonfinite import check_finite
+
+    for split in datamodule.val_sets:
+        check_finite(split, record.metrics.get(split) or {})
 
 
 def _record_fit(record: Record, trainer, module, meter, datamodule, tic: float) -> None:
