@@ -80,3 +80,9 @@ def predict(cfg: DictConfig) -> Path:
         ],
     )
     return out
+
+
+if __name__ == "__main__":  # python -m bakeoff.predict <overrides>: the same as bakeoff-predict
+    from bakeoff.cli import predict as _predict_cli
+
+    _predict_cli()

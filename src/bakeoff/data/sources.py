@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakeoff.data.base import RawSplit
+from bakeoff.data.header import duplicated_header, tab_hint
 from bakeoff.errors import DataError
 
 if TYPE_CHECKING:
@@ -78,6 +79,12 @@ def read_table(path: Path, key: str, encoding: str = "utf-8") -> pd.DataFrame:
         raise DataError(
             f"{key}: cannot parse {path} as {path.suffix.lower()[1:].upper()}: {first}"
         ) from None
+    duplicated = duplicated_header(path, encoding)
+    if duplicated is not None:
+        raise DataError(
+            f"{key}: {path} names the column '{duplicated}' twice in its header: rename one "
+            "(otherwise only one of them would be read)"
+        )
     if len(df) == 0:
         raise DataError(
             f"{key}: {path} has no rows"
@@ -212,7 +219,7 @@ class TableSource:
             if missing:
                 raise DataError(
                     f"data.source.{key}='{missing[0]}' is not a column of {where}; "
-                    f"its columns are: {', '.join(map(str, df.columns))}"
+                    f"its columns are: {', '.join(map(str, df.columns))}{tab_hint(df.columns)}"
                 )
         df, dropped = self._drop_bad_rows(df, where, checked["label_column"])
         rows = df.index.tolist() if isinstance(df.index, pd.RangeIndex) else None
