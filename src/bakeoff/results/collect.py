@@ -18,6 +18,7 @@ import pandas as pd
 from bakeoff.errors import BakeoffError
 from bakeoff.results.record import RECORD_NAME
 from bakeoff.results.schema import flat_fields
+from bakeoff.results.validate_record import problem
 from bakeoff.utils.overrides import override_key
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
@@ -47,6 +48,7 @@ REPEAT_KEYS = {"seed", "fold", "data.fold"}
 # that finishes an interrupted sweep must not split its jobs into two configurations.
 RUN_CONTROL_KEYS = {"resume", "name"}
 DEFAULT_CONFIG = "(default)"
+INVALID = "invalid"  # the status of a job whose results.json is not a valid record
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),
 # derived from the typed record.
@@ -119,6 +121,9 @@ def _read_job(run_dir: Path) -> Job:
         ) from None
     overrides = record.get("overrides")
     overrides = [str(o) for o in overrides] if isinstance(overrides, list) else hydra_overrides
+    invalid = problem(record)
+    if invalid is not None:  # listed, with its path and first problem: never a silent row
+        return Job(run_dir, record, INVALID, f"invalid record {record_path}: {invalid}", overrides)
     return Job(
         run_dir, record, str(record.get("status") or "unknown"), record.get("error"), overrides
     )
@@ -237,7 +242,7 @@ def _row(job: Job, label: str) -> dict[str, Any]:
         "overrides": " ".join(job.overrides),
     }
     row.update({column: record_field(job.record, path) for column, path in FIELDS.items()})
-    metrics = job.record.get("metrics") if job.status != "running" else None
+    metrics = job.record.get("metrics") if job.status not in ("running", INVALID) else None
     for split in SPLITS:
         values = (metrics or {}).get(split) or {}
         for name, value in values.items() if isinstance(values, dict) else ():

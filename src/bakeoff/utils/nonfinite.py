@@ -93,9 +93,15 @@ class NonFiniteOutputsError(BakeoffError):
 
 
 def non_finite_metrics(metrics: dict[str, Any]) -> list[str]:
+    """The loss metrics that are NaN/inf: a loss is non-finite exactly when the outputs are (a
+    correlation of constant predictions is NaN from finite outputs: not an output fault)."""
     import math
 
-    return sorted(k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v))
+    return sorted(
+        k
+        for k, v in metrics.items()
+        if k.split("/")[-1].endswith("loss") and isinstance(v, float) and not math.isfinite(v)
+    )
 
 
 def non_finite_outputs(batches: list[dict[str, Any]]) -> int:
