@@ -65,6 +65,9 @@ def checkpoint_data(data_cfg: DictConfig, module):
 def eval_config(cfg: DictConfig) -> DictConfig:
     """The training run's config with this evaluation's trainer, logger, paths and data."""
     merged = load_run_config(cfg.ckpt_path)
+    from bakeoff.eval_check import check_task
+
+    check_task(cfg, merged)  # another task kind's data: one line naming both, before loading
     with open_dict(merged):
         merged.task_name, merged.train, merged.test = "eval", False, True
         merged.ckpt_path = str(Path(cfg.ckpt_path).expanduser().resolve())
@@ -88,6 +91,10 @@ def _test_checkpoint(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     L.seed_everything(cfg.seed, workers=True)
     module = load_module(cfg.ckpt_path)
     datamodule = checkpoint_data(cfg.data, module)
+    from bakeoff.eval_check import check_labels
+
+    # classes the checkpoint never learnt: named against the data's, before its own checks
+    check_labels(cfg, cfg.task.name, module.hparams.label_names, datamodule._load_splits())
     datamodule.setup("test")
     describe_data(record, datamodule)
     counts = module.param_counts()
