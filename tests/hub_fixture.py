@@ -9,9 +9,10 @@ the layout huggingface_hub reads with `HF_HUB_OFFLINE=1` (`HF_HOME=<root>`, `HF_
 - `roberta-base`: byte-level BPE trained here with the `tokenizers` library (`vocab.json`,
   `merges.txt`, `tokenizer.json`), the `<s> A </s></s> B </s>` pair template;
 - `microsoft/deberta-v3-base`: a SentencePiece Unigram tokenizer (`tokenizer.json`, trained here);
-- timm's `timm/<model>.<tag>` repos of the timm configs (`model.safetensors` + `config.json`
-  with the `pretrained_cfg`), random weights of the real architecture at a tiny width where the
-  architecture allows it.
+- timm's `timm/<model>.<tag>` repos of the timm configs (`add_timm_models`: `model.safetensors`
+  + `config.json` with the `pretrained_cfg`), random weights of the real architecture at its
+  full size: `timm.create_model(name, pretrained=True)` resolves the id from its pretrained_cfg
+  (`hf_hub_id`) and loads the checkpoint into the default-size model.
 """
 
 from __future__ import annotations
@@ -20,7 +21,54 @@ import json
 from pathlib import Path
 
 REVISION = "0" * 40  # the snapshot's commit hash (refs/main points at it)
-WORDS = ["the", "a", "of", "and", "to", "in", "is", "it", "this", "that", "was", "for", "on", "with", "as", "but", "not", "very", "good", "bad", "great", "tea", "coffee", "taste", "flavor", "product", "review", "stale", "fresh", "box", "tin", "cup", "one", "two", "love", "hate", "ok", "fine", "sentence", "pair", "entails", "does", "first", "second", "movie", "film"]
+WORDS = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "it",
+    "this",
+    "that",
+    "was",
+    "for",
+    "on",
+    "with",
+    "as",
+    "but",
+    "not",
+    "very",
+    "good",
+    "bad",
+    "great",
+    "tea",
+    "coffee",
+    "taste",
+    "flavor",
+    "product",
+    "review",
+    "stale",
+    "fresh",
+    "box",
+    "tin",
+    "cup",
+    "one",
+    "two",
+    "love",
+    "hate",
+    "ok",
+    "fine",
+    "sentence",
+    "pair",
+    "entails",
+    "does",
+    "first",
+    "second",
+    "movie",
+    "film",
+]
 CORPUS = [" ".join(WORDS[i:] + WORDS[:i]) for i in range(len(WORDS))] * 4
 TEXT_MODELS = {
     "bert-base-uncased": ("bert", True),
@@ -153,8 +201,8 @@ def _text_model(hub: Path, repo_id: str, kind: str, lowercase: bool) -> None:
     tokenizer.save_pretrained(path)
 
 
-# timm configs -> the hub repo timm resolves them to (its pretrained_cfg's hf_hub_id)
-TIMM_MODELS = ("resnet50", "vit_b16", "convnext_tiny", "efficientnet_b0")
+# the timm architectures of conf/model/{resnet50,vit_b16,convnext_tiny,efficientnet_b0}.yaml
+TIMM_MODELS = ("resnet50", "vit_base_patch16_224", "convnext_tiny", "efficientnet_b0")
 
 
 def timm_repo(model_name: str) -> tuple[str, str]:
@@ -191,11 +239,15 @@ def _plain(value) -> bool:
     return value is None or isinstance(value, (str, int, float, bool, list, tuple))
 
 
-def build_hub_cache(root: Path, timm_models: dict[str, dict] | None = None) -> Path:
-    """Lay out the cache under `root`; returns the hub dir (HF_HUB_CACHE)."""
+def build_hub_cache(root: Path) -> Path:
+    """Lay out the text models' cache under `root`; returns the hub dir (HF_HUB_CACHE)."""
     hub = Path(root) / "hub"
     for repo_id, (kind, lowercase) in TEXT_MODELS.items():
         _text_model(hub, repo_id, kind, lowercase)
-    for name, small in (timm_models or {}).items():
-        _timm_model(hub, name, small)
     return hub
+
+
+def add_timm_models(hub: Path, names) -> None:
+    """timm's hub repos (`timm/<arch>.<tag>`, the id its pretrained_cfg names) of `names`."""
+    for name in names:
+        _timm_model(hub, name, {})

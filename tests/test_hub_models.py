@@ -34,6 +34,16 @@ def hub_env(tmp_path_factory) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="session")
+def timm_hub_env(hub_env) -> dict[str, str]:
+    """hub_env's cache plus timm's hub repos of the four timm configs (full-size random weights:
+    timm loads a hub checkpoint into the architecture at its default size)."""
+    from tests.hub_fixture import TIMM_MODELS, add_timm_models
+
+    add_timm_models(Path(hub_env["HF_HUB_CACHE"]), TIMM_MODELS)
+    return hub_env
+
+
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
@@ -125,3 +135,20 @@ def test_glue_script_with_roberta_and_bert_from_the_hub_cache(hub_env, tmp_path)
         ours = 100 * records[name]["metrics"]["val"]["acc"]
         assert float(row["ours_mean"]) == pytest.approx(ours, abs=1e-4)
         assert float(row["delta"]) == pytest.approx(ours - float(row["paper"]), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_one_image_run_per_timm_config_from_the_hub_cache(timm_hub_env, tmp_path):
+    configs = ["resnet50", "vit_b16", "convnext_tiny", "efficientnet_b0"]
+    small = ["logger=csv", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]
+    small += ["trainer.max_epochs=1", "data.limit_train=16", "data.limit_val=16"]
+    small += ["data.limit_test=16", "data.batch_size=16", "data=digits", "data.image_size=32"]
+    args = [str(ROOT / "train.py"), "-m", f"model={','.join(configs)}", *small]
+    proc = run(args, timm_hub_env, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in tmp_path.glob("logs/multiruns/*/*/results.json")]
+    by_model = {r["model"]["name"]: r for r in records}
+    assert sorted(by_model) == sorted(configs)
+    for record in by_model.values():
+        assert record["status"] == "completed", record["error"]
+        assert record["model"]["source"] == "timm"
