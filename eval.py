@@ -2,14 +2,14 @@
 
 import hydra
 
-from bakeoff.config import setup
+from bakeoff.app.setup import setup
 
 setup()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def main(cfg):
-    from bakeoff.entry import eval_task
+    from bakeoff.app.entry import eval_task
 
     eval_task(cfg)
 

@@ -2,14 +2,14 @@
 
 import hydra
 
-from bakeoff.config import setup
+from bakeoff.app.setup import setup
 
 setup()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg):
-    from bakeoff.entry import train_task
+    from bakeoff.app.entry import train_task
 
     return train_task(cfg)
 

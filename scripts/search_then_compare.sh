@@ -26,7 +26,7 @@ done
 for model in $models; do
   data=$("$py" - "$here" "model=$model" "$@" <<'PY'
 import sys
-from bakeoff.utils.compose import compose
+from bakeoff.app.compose import compose
 print(compose(["hparams_search=optuna", *sys.argv[2:]]).data.name)  # the study's data name
 PY
 )

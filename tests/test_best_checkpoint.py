@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.evaluate import evaluate
-from bakeoff.train import run
-from tests.conftest import compose
+from bakeoff.runs.evaluate import evaluate
+from bakeoff.runs.train import run
+from tests.helpers.runs import compose
 
 
 def checkpoint_test_metrics(tmp_path: Path, ckpt: str) -> dict:
@@ -44,14 +44,14 @@ def test_test_metrics_are_the_best_epochs_when_the_last_is_worse(tiny_cfg, tmp_p
     best = record["paths"]["best_ckpt"]
     assert Path(best).name == "epoch00.ckpt"
     assert record["metrics"]["val"]["loss"] == pytest.approx(losses[0])
-    # (not last.ckpt, which holds the latest epoch: bakeoff.utils.last_checkpoint)
+    # (not last.ckpt, which holds the latest epoch: bakeoff.callbacks.last_checkpoint)
     of_best = checkpoint_test_metrics(tmp_path, best)
     of_final = checkpoint_test_metrics(tmp_path, str(tmp_path / "final.ckpt"))
     assert of_best["loss"] != pytest.approx(of_final["loss"], rel=0.1)  # the two are told apart
     assert record["metrics"]["test"] == pytest.approx(of_best)
 
     # last.ckpt, which resume=true continues from, is the latest epoch, not the best one:
-    # Lightning 2.6 alone would leave it at epoch 0 (bakeoff.utils.last_checkpoint).
+    # Lightning 2.6 alone would leave it at epoch 0 (bakeoff.callbacks.last_checkpoint).
     import torch
 
     ckpts = tmp_path / "run" / "checkpoints"

@@ -7,9 +7,9 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from bakeoff.errors import DataError, ModelNotAvailableError
-from bakeoff.results.record import read_record
-from bakeoff.train import run
-from tests.conftest import ROOT, compose, run_cli
+from bakeoff.record.store import read_record
+from bakeoff.runs.train import run
+from tests.helpers.runs import ROOT, compose, run_cli
 
 
 def test_default_config_composes_with_the_documented_groups(tmp_path):

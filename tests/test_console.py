@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.utils.console import NOISE_WARNINGS, DropThirdPartyNoise, ignore_noise_warnings
+from bakeoff.app.console import NOISE_WARNINGS, DropThirdPartyNoise, ignore_noise_warnings
 from bakeoff.utils.summary import count, metric, rate, seconds
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bakeoff.train import run
+from bakeoff.runs.train import run
 
 DETERMINISTIC = ["trainer.deterministic=true", "data.num_workers=2", "logger=csv", "seed=3"]
 

@@ -6,15 +6,15 @@ import csv
 
 import pytest
 
-from bakeoff.evaluate import evaluate
-from bakeoff.results.record import read_record
-from bakeoff.train import run
-from tests.conftest import ROOT, compose, run_cli
+from bakeoff.record.store import read_record
+from bakeoff.runs.evaluate import evaluate
+from bakeoff.runs.train import run
+from tests.helpers.runs import ROOT, compose, run_cli
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.conftest import TINY
+    from tests.helpers.runs import TINY
 
     tmp = tmp_path_factory.mktemp("trained")
     record = run(compose(tmp, *TINY, "logger=csv", "trainer.max_epochs=1"))
@@ -52,7 +52,7 @@ def test_predict_a_string_and_a_csv(trained, tmp_path):
     out = tmp_path / "pred.csv"
     proc = run_cli(
         "-m",
-        "bakeoff.cli",
+        "bakeoff.app.cli",
         "predict",
         f"ckpt_path={record['paths']['best_ckpt']}",
         f"input={inputs}",

@@ -144,3 +144,113 @@ def test_delta_heatmap_is_readable():
     fig = plots.delta_heatmap_figure(matrix)
     texts = assert_readable(fig)
     assert "-3.0" in texts and "+3.3" in texts  # Δ written in its cell
+
+
+# -- one comparison, one look: colours, markers, legends, epochs, spread labels ------------------
+def strategy_sweep(n: int = 3, epochs: int = 1):
+    """minilm full / linear_probe / layer_decay and a tfidf_lr baseline: the labels name only what
+    differs (the fine-tune strategy), the records name the backbone."""
+    configs = {
+        "finetune=full model=minilm": ("minilm", "full", 0.90, 2.2e7),
+        "finetune=linear_probe model=minilm": ("minilm", "linear_probe", 0.80, 2.2e7),
+        "finetune=layer_decay model=minilm": ("minilm", "layer_decay", 0.88, 2.2e7),
+        "model=tfidf_lr": ("tfidf_lr", "", 0.84, None),
+    }
+    rows, histories, styles = [], {}, {}
+    for label, (backbone, strategy, score, params) in configs.items():
+        rows.append(
+            {
+                "config": label,
+                "n": n,
+                "val/acc_mean": score,
+                "val/acc_std": 0.01 if n > 1 else float("nan"),
+                "test/acc_mean": score - 0.01,
+                "test/acc_std": 0.01 if n > 1 else float("nan"),
+                "params_total": params,
+                "fit_s": 100 * score,
+            }
+        )
+        # the selected curve equals another one: it must be drawn on top of it
+        curve = [{"epoch": e, "val/acc": 0.9} for e in range(epochs)]
+        histories[label] = [curve] * n
+        styles[label] = (backbone, strategy)
+    table = pd.DataFrame(rows).sort_values("val/acc_mean", ascending=False).reset_index(drop=True)
+    return table, histories, styles, table["config"].iloc[0]
+
+
+def drawn_colours(fig) -> dict[str, tuple]:
+    """legend text (without ★) -> RGBA of what the figure draws for it."""
+    from matplotlib.colors import to_rgba
+
+    ax = fig.axes[0]
+    out = {}
+    for line in ax.get_lines():
+        if not line.get_label().startswith("_"):
+            out[line.get_label().lstrip("★ ")] = to_rgba(line.get_color())
+    for container in ax.containers:
+        label = container.get_label()
+        if hasattr(container, "lines") and not label.startswith("_"):
+            out[label.lstrip("★ ")] = to_rgba(container.lines[0].get_color())
+    return out
+
+
+def test_a_backbone_has_one_colour_in_every_plot_and_legends_name_backbone_and_strategy():
+    table, histories, styles, best = strategy_sweep()
+    figures = plots.all_figures(table, histories, "val/acc", best, styles)
+    # tfidf_lr has no parameter count: quality_vs_params draws without it, colours do not shift
+    seen: dict[str, set] = {}
+    for name in ("quality_vs_params", "quality_vs_fit_time", "learning_curves"):
+        colours = drawn_colours(figures[name])
+        assert "minilm · linear_probe" in colours, (name, colours)  # backbone and strategy
+        for label, colour in colours.items():
+            seen.setdefault(label.split(" · ")[0], set()).add(colour)
+    assert all(len(c) == 1 for c in seen.values()), seen  # one colour per backbone, everywhere
+    assert seen["minilm"] != seen["tfidf_lr"]
+    # the bars: each configuration's bars in its backbone's colour
+    from matplotlib.colors import to_rgba
+
+    bars = figures["metric_by_config"].axes[0].patches
+    ticks = [
+        t.get_text().lstrip("★ ") for t in figures["metric_by_config"].axes[0].get_yticklabels()
+    ]
+    for tick, bar in zip(ticks, bars, strict=False):
+        assert to_rgba(bar.get_facecolor())[:3] == next(iter(seen[tick.split(" · ")[0]]))[:3]
+    # markers follow the strategy
+    lines = {
+        line.get_label().lstrip("★ "): line
+        for line in figures["learning_curves"].axes[0].get_lines()
+    }
+    assert lines["minilm · full"].get_marker() != lines["minilm · linear_probe"].get_marker()
+
+
+def test_one_epoch_learning_curves_have_integer_ticks_and_the_selected_curve_on_top():
+    table, histories, styles, best = strategy_sweep(epochs=1)
+    fig = plots.learning_curves_figure(histories, "val/acc", best, styles)
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    assert low <= -0.4 and high >= 0.4  # not -0.045 .. 0.045
+    assert [float(t) for t in ax.get_xticks()] == [0.0]
+    selected = next(li for li in ax.get_lines() if li.get_label().startswith("★"))
+    assert selected.get_zorder() > max(
+        li.get_zorder() for li in ax.get_lines() if li is not selected
+    )
+    fig = plots.learning_curves_figure(strategy_sweep(epochs=4)[1], "val/acc", best, styles)
+    assert [float(t) for t in fig.axes[0].get_xticks()] == [0.0, 1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(("n", "spread"), [(1, False), (3, True)])
+def test_mean_std_labels_only_where_there_are_several_runs(n, spread):
+    table, histories, styles, best = strategy_sweep(n=n)
+    figures = plots.all_figures(table, histories, "val/acc", best, styles)
+    labels = [
+        t
+        for fig in figures.values()
+        for ax in fig.axes
+        for t in (ax.get_xlabel(), ax.get_ylabel())
+        if t
+    ]
+    assert any("mean" in t for t in labels) == spread, labels
+    if spread:
+        assert any("mean ± std (n=3)" in t for t in labels), labels
+    else:
+        assert not any("±" in t for t in labels), labels

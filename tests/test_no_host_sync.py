@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bakeoff.train import run
+from bakeoff.runs.train import run
 
 
 def syncs_for(tiny_cfg, tmp_path, batches: int, name: str = "") -> dict:

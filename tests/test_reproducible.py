@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bakeoff.train import run
+from bakeoff.runs.train import run
 
 
 def metrics_of(tiny_cfg, tmp_path, name, *overrides):

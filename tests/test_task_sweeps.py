@@ -1,6 +1,6 @@
 """A sweep over two tiny backbones on a regression fixture and on an NER fixture: each ends with a
 leaderboard selected on the task's own default metric (val/pearson, val/f1), with paired
-significance values computed from the tasks' per-example scores (squared error; entity counts)."""
+significance values on that metric, recomputed from the predictions on each resample."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from bakeoff.results import stats
-from tests.glue_fixtures import glue_overrides
-from tests.test_multirun import CHEAP, leaderboard, multirun, records
-from tests.test_token_classification import sentences, write_conll
+from tests.helpers.conll import sentences, write_conll
+from tests.helpers.glue import glue_overrides
+from tests.helpers.sweeps import CHEAP, leaderboard, multirun, records
 
 SWEEP = ["model=tiny_bert,tiny_roberta", "seed=1,2", "trainer.max_epochs=1", "logger=csv"]
 
@@ -22,19 +22,20 @@ def config_of(record: dict) -> str:
     return f"model={record['config']['model']['name']}"
 
 
-def pooled_values(recs: dict[str, dict], config: str):
-    """Per example (by index), the config's per-example values averaged over its runs, and the
-    statistic they feed: the mean of `score`, or the F1 of `tp,fp,fn` counts."""
-    by_index: dict[int, list[list[float]]] = {}
-    for record in recs.values():
-        if config_of(record) != config:
-            continue
-        with open(Path(record["paths"]["run_dir"]) / record["paths"]["predictions"]) as f:
-            for row in csv.DictReader(f):
-                columns = ["score"] if "score" in row else ["tp", "fp", "fn"]
-                by_index.setdefault(int(row["index"]), []).append([float(row[c]) for c in columns])
-    values = np.array([np.mean(by_index[i], axis=0) for i in sorted(by_index)])
-    return values, stats.mean_score if columns == ["score"] else stats.f1_from_counts
+def on_metric(recs: dict[str, dict], config: str, metric: str):
+    """The config's test metric recomputed from each run's predictions file, as a function of
+    resample counts, averaged over its runs (seed order), and the number of examples."""
+    import pandas as pd
+
+    from bakeoff.results.metric_stats import resampled_metric
+
+    functions = []
+    for record in sorted(recs.values(), key=lambda r: r["seed"]):
+        if config_of(record) == config:
+            path = Path(record["paths"]["run_dir"]) / record["paths"]["predictions"]
+            frame = pd.read_csv(path, dtype={"label": str, "pred": str}, keep_default_na=False)
+            functions.append(resampled_metric(frame.sort_values("index"), metric))
+    return (lambda w: np.mean([f(w) for f in functions], axis=0)), len(frame)
 
 
 def check_leaderboard(proc, sweep, metric: str) -> dict[str, dict]:
@@ -52,14 +53,18 @@ def check_leaderboard(proc, sweep, metric: str) -> dict[str, dict]:
         vals = [r["metrics"]["val"][metric[4:]] for r in recs.values() if config_of(r) == config]
         assert mean == pytest.approx(sum(vals) / 2, rel=1e-5), config
     other = next(c for c in board if c != selected[0])
-    # p and delta recomputed from the jobs' predictions files: each example's per-example values
-    # averaged over the two seeds, then the paired bootstrap of the task's statistic
-    best_values, function = pooled_values(recs, selected[0])
-    other_values, _ = pooled_values(recs, other)
-    p = stats.paired_bootstrap(best_values, other_values, statistic=function)
+    # p and delta on the selection metric, recomputed from the jobs' predictions files on each
+    # resample (the mean over the two seeds), and the delta is the test columns' difference
+    test_metric = "test/" + metric[4:]
+    assert board[other]["statistic"] == test_metric
+    best, n = on_metric(recs, selected[0], metric[4:])
+    other_metric, _ = on_metric(recs, other, metric[4:])
+    p = stats.paired_bootstrap_metric(best, other_metric, n)
     assert float(board[other]["p_bootstrap"]) == pytest.approx(p, rel=1e-4)
-    delta = stats.statistic_of(other_values, function) - stats.statistic_of(best_values, function)
-    assert float(board[other]["delta"]) == pytest.approx(delta, rel=1e-4, abs=1e-9)
+    delta = float(board[other][f"{test_metric}_mean"]) - float(
+        board[selected[0]][f"{test_metric}_mean"]
+    )
+    assert float(board[other]["delta"]) == pytest.approx(delta, rel=1e-3, abs=1e-5)
     assert board[other]["vs_best"] in ("within noise", "better on test", "worse on test")
     assert f"Selected on {metric}" in (sweep / "comparison" / "leaderboard.md").read_text()
     return board

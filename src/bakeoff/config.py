@@ -9,10 +9,14 @@ truth); defaults here only mirror them so that a group file may leave a key out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+# The checkout's config dir (bakeoff is installed editable): Hydra apps and compose read it.
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 @dataclass
@@ -96,6 +100,11 @@ class ModelConfig:
     compile: bool = False
     # torch.compile keyword arguments, e.g. model.compile_options={mode: max-autotune}
     compile_options: Any = None
+    # Model-card facts the planning tools read before anything loads (the GPU-hour estimate of
+    # bakeoff.results.reproduce): parameters, and for an image model the multiply-adds per
+    # 224 px image in billions. null: not stated (the estimate then asks for it).
+    params: float | None = None
+    gmacs: float | None = None
 
 
 @dataclass
@@ -169,6 +178,12 @@ class MonitorConfig:
 
 
 @dataclass
+class BudgetConfig:
+    # train at most this many epochs of the trainer.max_epochs horizon, then pause (null: all)
+    epochs: int | None = None
+
+
+@dataclass
 class RunConfig:
     """What every entry point that runs a Trainer has: seed, trainer, loggers, paths."""
 
@@ -190,6 +205,7 @@ class TrainConfig(RunConfig):
     name: str | None = None  # fixed run / sweep dir (logs/runs/<name>, logs/multiruns/<name>/<n>)
     resume: bool = False  # skip completed jobs, resume the others from their last.ckpt
     dry_run: bool = False  # validate, build and measure (sizes, params, FLOPs); train nothing
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     task: Any = MISSING
     data: Any = MISSING
@@ -198,6 +214,14 @@ class TrainConfig(RunConfig):
     optim: OptimConfig = MISSING
     scheduler: SchedulerConfig = MISSING
     callbacks: Any = None
+
+
+@dataclass
+class RankConfig(TrainConfig):
+    """bakeoff-rank (conf/rank.yaml): a run's config per backbone, plus the ranking's options."""
+
+    task_name: str = "rank"
+    rank: Any = None
 
 
 @dataclass
@@ -224,6 +248,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(name="rank_schema", node=RankConfig)
     cs.store(name="predict_schema", node=PredictConfig)
     cs.store(group="schema/data", name="text", node=TextDataConfig)
     cs.store(group="schema/data", name="image", node=ImageDataConfig)
@@ -270,13 +295,3 @@ def sqlite_url(path: str) -> str:
     path = os.path.abspath(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return f"sqlite:///{path}"
-
-
-def setup() -> None:
-    """What Hydra must know before composing: the schema, the resolvers, and that a misspelled
-    key or option in its error messages gets a "did you mean" (bakeoff.suggest)."""
-    from bakeoff.suggest import install
-
-    register_configs()
-    register_resolvers()
-    install()

@@ -22,7 +22,7 @@ class ModelNotAvailableError(BakeoffError):
 
 
 class RunInterrupted(Exception):
-    """A signal stopped the run at a step boundary (bakeoff.resume); exit status 128 + signal."""
+    """A signal stopped the run at a step boundary (bakeoff.runs.resume); exit status 128 + signal."""
 
     def __init__(self, signum: int) -> None:
         import signal

@@ -1,7 +1,7 @@
 """Config and CLI mistakes end in one `error: <key>: ...` line before any weights load.
 
-Most cases compose a config in-process and call the validation pass (bakeoff.validate) or the
-"did you mean" rewording of Hydra's errors (bakeoff.suggest) on it; a few go through the real
+Most cases compose a config in-process and call the validation pass (bakeoff.checks.validate) or the
+"did you mean" rewording of Hydra's errors (bakeoff.app.suggest) on it; a few go through the real
 CLI, where exit status, stderr and the files left behind are what is tested.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from hydra.errors import ConfigCompositionException
 
-from bakeoff.results.record import read_record
-from bakeoff.suggest import add_suggestion
-from bakeoff.validate import ConfigProblems, validate_config
-from tests.conftest import ROOT, TINY, compose, run_cli
+from bakeoff.app.suggest import add_suggestion
+from bakeoff.checks.validate import ConfigProblems, validate_config
+from bakeoff.record.store import read_record
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 # (overrides, what the one problem's message must say): each a mistake a user can make.
 MISTAKES = {
@@ -62,6 +62,10 @@ MISTAKES = {
         ["finetune.unfreeze_at_epoch: -1 is not an epoch"],
     ),
     "layer_decay_zero": (["finetune.layer_decay=0"], ["finetune.layer_decay: 0.0", "(0, 1]"]),
+    "probe_head_lr_zero": (
+        ["finetune=linear_probe", "finetune.head_lr=0"],
+        ["finetune.head_lr: 0 is not a learning rate"],
+    ),
     "monitor_unknown": (
         ["monitor.metric=val/nosuch"],
         ["monitor.metric: 'val/nosuch' is not logged by task classification", "val/acc, "],
@@ -230,7 +234,7 @@ def test_a_name_like_no_option_keeps_hydras_message(tmp_path):
 # -- the train path: validation before anything loads ---------------------------------------------
 def test_run_fails_before_the_backbone_is_built(tiny_cfg, tmp_path, monkeypatch):
     from bakeoff.models.hf_backbone import HFBackbone
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     built = []
     monkeypatch.setattr(HFBackbone, "__init__", lambda self, **kw: built.append(kw))
@@ -325,7 +329,7 @@ def test_cli_appended_key_and_endless_epochs_fail_before_training(tmp_path):
 
 # -- dry_run=true ------------------------------------------------------------------------------------
 def test_dry_run_measures_what_a_run_would_train(tiny_cfg, capsys):
-    from bakeoff.dry_run import dry_run
+    from bakeoff.runs.dry_run import dry_run
     from bakeoff.utils.build import build
 
     facts = dry_run(tiny_cfg("finetune=linear_probe", "data.max_length=32"))

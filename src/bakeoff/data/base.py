@@ -6,16 +6,14 @@ DataModule turns them into index sets (`splits.py`) and batches the backbone can
 into targets and batches of them, and says what the split is stratified on. Batches are dicts
 with `labels` and `index` (the example's position in its split, so test predictions can be
 paired across runs). Extra validation splits (`val_<name>`, e.g. MNLI's mismatched set) are
-validated beside `val`; `val` is the one the monitored metric reads. A split remembers where its
-examples came from (`RawSplit.path`, `lines`), so a label the task rejects (`LabelError`) is
-reported as `file:line: message`.
+validated beside `val`; `val` is the one the monitored metric reads. The raw types (`RawSplit`,
+`LabelError`) live in `raw.py`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import lightning as L
@@ -23,76 +21,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from bakeoff.data.raw import (
+    BAD_ROW_POLICIES,
+    BAD_ROW_REASONS,
+    LabelError,
+    RawSplit,
+    check_word_labels,
+)
 from bakeoff.data.splits import split_indices
 from bakeoff.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-# What `data.on_bad_rows` may say about rows without a label, with an empty text, or with an
-# image that cannot be decoded: drop them (counted, logged, recorded in results.json) or fail.
-BAD_ROW_POLICIES = ("drop", "error")
-BAD_ROW_REASONS = {
-    "no_label": "without a label",
-    "empty_text": "with an empty text",
-    "unreadable_image": "with an unreadable image",
-}
-
-
-@dataclass
-class RawSplit:
-    items: Sequence[Any]  # texts, image paths, arrays ... whatever the subclass understands
-    labels: Sequence[Any]
-    # Provenance, for error messages: the file (or data set) the examples came from, and per
-    # example its 1-based line there (CSV/TSV/JSONL), or a list with one line per word (CoNLL
-    # text files). None where lines mean nothing (Parquet, HF datasets): messages name the row.
-    path: str | None = None
-    lines: Sequence[Any] | None = None
-    # Rows of the file that could not be used, by reason (`no_label`, `empty_text`,
-    # `unreadable_image`): where each was ("line 7", "row 3", an image path).
-    dropped: dict[str, list[str]] = field(default_factory=dict)
-
-    def subset(self, indices: Sequence[int]) -> RawSplit:
-        """These examples only, provenance kept."""
-        pick = [int(i) for i in indices]
-        return RawSplit(
-            items=[self.items[i] for i in pick],
-            labels=[self.labels[i] for i in pick],
-            path=self.path,
-            lines=None if self.lines is None else [self.lines[i] for i in pick],
-        )
-
-    def locate(self, example: int, token: int | None = None) -> str:
-        """`path:line` of an example (or of one of its words), else `path, example i[, word j]`."""
-        where = self.path or "the split"
-        line = self.lines[example] if self.lines is not None else None
-        if isinstance(line, (list, tuple)):  # one line per word
-            line = line[token] if token is not None and token < len(line) else line[0]
-            return f"{where}:{line}"
-        if line is not None:
-            return f"{where}:{line}" + (f" (word {token + 1})" if token is not None else "")
-        return f"{where}, example {example}" + (f", word {token + 1}" if token is not None else "")
-
-
-class LabelError(DataError):
-    """A label a task cannot take, raised by `Task.encode` with its position (the example's index
-    in the labels it was given, and the word's for word-level labels); `TaskData.setup` reports
-    it as `file:line: message`."""
-
-    def __init__(self, example: int, token: int | None, message: str) -> None:
-        super().__init__(message)
-        self.example, self.token, self.message = example, token, message
-
-
-def check_word_labels(split: RawSplit) -> None:
-    """Word-level labels: one per word of each example."""
-    for i, (words, labels) in enumerate(zip(split.items, split.labels, strict=True)):
-        if isinstance(words, str) or not isinstance(labels, (list, tuple)):
-            continue  # check_items and encode name what is wrong here
-        if len(words) != len(labels):
-            raise DataError(
-                f"{split.locate(i)}: {len(words)} words but {len(labels)} tags: "
-                "each word needs exactly one tag"
-            )
 
 
 class IndexedDataset(Dataset):
@@ -113,6 +52,16 @@ class IndexedDataset(Dataset):
         j = int(self.indices[i])
         item = self.items[j]
         return (self.transform(item) if self.transform else item), self.targets[j], i
+
+
+def batch_size_problems(batch_size: Any, eval_batch_size: Any) -> list[str]:
+    """The one check of the batch sizes: the constructor raises the first, the config check
+    (bakeoff.checks.validate) lists them all before anything loads."""
+    return [
+        f"data.{key}: {value!r} is not a batch size (an integer >= 1)"
+        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ]
 
 
 class TaskData(L.LightningDataModule):
@@ -141,9 +90,8 @@ class TaskData(L.LightningDataModule):
         super().__init__()
         if task is None:
             raise DataError(f"data '{name}' needs its task (bakeoff.tasks): none was given")
-        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.{key}: {value!r} is not a batch size (an integer >= 1)")
+        for problem in batch_size_problems(batch_size, eval_batch_size):
+            raise ConfigError(problem)
         if on_bad_rows not in BAD_ROW_POLICIES:
             raise ConfigError(
                 f"data.on_bad_rows='{on_bad_rows}' is not one of {', '.join(BAD_ROW_POLICIES)}"
@@ -160,15 +108,16 @@ class TaskData(L.LightningDataModule):
         self.limit_train, self.limit_val, self.limit_test = limit_train, limit_val, limit_test
         self.fixed_label_names = label_names  # a trained model's class order (eval, predict)
         self.label_names: list[str] = []
-        self.datasets: dict[str, Dataset] = {}
+        self.datasets: dict[str, Any] = {}  # the Dataset type make_dataset makes
         # A frozen backbone's pooled features per split: when set (models/feature_cache.py), the
         # loaders serve these in the same batches and order instead of the inputs.
-        self.features: dict[str, Dataset] = {}
+        self.features: dict[str, Any] = {}
         # Set by `fix_train_batches`: the train loader serves these index batches, in order.
         self.fixed_train_batches: list[list[int]] | None = None
 
     # -- subclasses ---------------------------------------------------------------------------
-    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
+    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Any:
+        """The split's Dataset (a subclass's own type: `datasets` holds what this returns)."""
         raise NotImplementedError
 
     def collate(self, samples: list) -> dict[str, torch.Tensor]:
@@ -229,8 +178,10 @@ class TaskData(L.LightningDataModule):
         self.raw = raw
         return raw
 
-    # Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere).
-    read_cache_dir: str | None = None
+    @property
+    def read_cache_dir(self) -> str | None:
+        """Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere)."""
+        return None
 
     def _load_splits(self) -> dict[str, RawSplit]:
         from bakeoff.data.read_cache import load_splits
@@ -255,8 +206,8 @@ class TaskData(L.LightningDataModule):
                 )
             log.warning("%s: dropped %s; data.on_bad_rows=error makes this an error", where, what)
         if len(part.labels) == 0:
-            counts = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
-            reasons = f": every row was dropped ({counts})" if counts else ""
+            dropped = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
+            reasons = f": every row was dropped ({dropped})" if dropped else ""
             raise DataError(f"{where}: the {split} split has no usable rows{reasons}")
 
     def _targets(self, raw: dict[str, RawSplit]) -> dict[str, list]:
@@ -366,11 +317,16 @@ class TaskData(L.LightningDataModule):
         dataset, collate = self.datasets[split], kwargs.pop("collate_fn", self.collate)
         if split in self.features:
             dataset, collate = self.features[split], self.features[split].collate
+        from bakeoff.data.samplers import EpochRandomSampler, loader_generator
+
+        if shuffle:  # an order drawn from the run's seed and the epoch: exact after a resume
+            kwargs["sampler"] = EpochRandomSampler(len(dataset), torch.initial_seed() % 2**31)
+
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
             num_workers=self.num_workers,
+            generator=loader_generator(),
             pin_memory=pin,
             persistent_workers=self.num_workers > 0,
             collate_fn=collate,
@@ -382,8 +338,8 @@ class TaskData(L.LightningDataModule):
 
         `batches` holds positions in the train split (`datasets["train"]`), one list per batch;
         None goes back to the usual shuffled (or length-grouped) batches. The batches are
-        collated as training batches always are (`_train_collate`: a text module counts their
-        real and padded tokens). A fixed batch order is what benchmarks need that compare
+        collated and counted as training batches always are (a text module counts their real and
+        padded tokens on arrival). A fixed batch order is what benchmarks need that compare
         training loops on identical batches (scripts/bench.py), and what reproducing another
         run's batch order needs. One process only: under DDP Lightning cannot shard a list of
         batches, and says so.
@@ -396,22 +352,15 @@ class TaskData(L.LightningDataModule):
         """The training batches, where they are not plain shuffled ones (None)."""
         return self.fixed_train_batches
 
-    def _train_collate(self) -> Callable[[list], dict[str, torch.Tensor]]:
-        """How training batches are collated (a subclass may count what it sees)."""
-        return self.collate
-
     def train_dataloader(self) -> DataLoader:
         batches = self._train_batches()
         if batches is None:
-            return self._loader(
-                "train", self.batch_size, shuffle=True, collate_fn=self._train_collate()
-            )
+            return self._loader("train", self.batch_size, shuffle=True)
         return self._loader(
             "train",
             batch_size=1,
             shuffle=False,
             batch_sampler=batches,
-            collate_fn=self._train_collate(),
         )
 
     def eval_loader(self, split: str) -> DataLoader:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bakeoff.data.base import RawSplit
+from bakeoff.data.raw import RawSplit
 from bakeoff.data.sources import HFDatasetSource
 
 

@@ -26,7 +26,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from bakeoff.data.base import IndexedDataset, RawSplit, TaskData
+from bakeoff.data.base import IndexedDataset, TaskData
+from bakeoff.data.raw import RawSplit
 from bakeoff.data.sources import FileSource
 from bakeoff.errors import DataError
 
@@ -126,7 +127,7 @@ class ImageData(TaskData):
         pixels, targets, index = zip(*samples, strict=True)
         return {
             "pixel_values": torch.stack(pixels).float(),
-            "labels": self.task.collate_labels(list(targets), None),
+            **self.task.label_batch(list(targets), None),
             "index": torch.tensor(index, dtype=torch.long),
         }
 

@@ -1,30 +1,26 @@
 """Classical text baselines fitted by scikit-learn: TF-IDF + logistic regression, majority class.
 
-A model config with an `estimator` (instead of a Lightning backbone) runs here, inside the one
-run path (`bakeoff.train` hands its record and loggers over): the data config gives the same
-train/val/test split as for a transformer (the texts as they are instead of token ids), the
-task's own metric code scores every split, and the test pass writes the same predictions file,
-so a baseline's leaderboard row gets the same significance test as a fine-tuned model's.
-
-There is nothing to select among (one fit, no epochs): the validation metrics are recorded as
-epoch 0 of the history and are the monitored value, so sweeps and searches read them as usual.
+A model config with an `estimator` (instead of a Lightning backbone) is fitted by
+`bakeoff.runs.classical`, inside the one run path (`bakeoff.runs.train` hands its record and
+loggers over): the data config gives the same train/val/test split as for a transformer (the
+texts as they are instead of token ids), the task's own metric code scores every split, and the
+test pass writes the same predictions file, so a baseline's leaderboard row gets the same
+significance test as a fine-tuned model's.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
-import torch
 from omegaconf import DictConfig
 
-from bakeoff.data.base import RawSplit, TaskData
+from bakeoff.data.base import TaskData
+from bakeoff.data.raw import RawSplit
 from bakeoff.errors import ConfigError
-from bakeoff.results.schema import Record
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +29,7 @@ log = logging.getLogger(__name__)
 class SklearnTextClassifier:
     """A scikit-learn classifier over raw texts, its outputs in the run's class order."""
 
-    model = None  # the fitted scikit-learn estimator (a Pipeline or a classifier)
+    model: Any = None  # the fitted scikit-learn estimator (a Pipeline or a classifier)
 
     def make(self, seed: int):
         raise NotImplementedError
@@ -177,8 +173,9 @@ class RawTextData(TaskData):
         return self.datasets["val"].texts[:n]
 
 
-def text_data(cfg: DictConfig) -> RawTextData:
-    """The run's data config built as RawTextData; a clear error for data it cannot read."""
+def text_data(cfg: DictConfig, task) -> RawTextData:
+    """The run's data config built as RawTextData for the run's Task; a clear error for data it
+    cannot read."""
     from hydra.utils import get_class
     from omegaconf import OmegaConf
 
@@ -192,111 +189,11 @@ def text_data(cfg: DictConfig) -> RawTextData:
             f"model={model} is a text classifier; data={cfg.data.name} is not text data "
             f"({cfg.data._target_})"
         )
-    task = build(cfg.task)
     if not isinstance(task, Classification):
         raise ConfigError(
             f"model={model} does single-label classification; task={cfg.task.name} is another "
             "kind (use a fine-tuned backbone for it)"
         )
-    options = OmegaConf.to_container(cfg.data, resolve=True)
+    options = cast(dict[str, Any], OmegaConf.to_container(cfg.data, resolve=True))
     options["_target_"] = f"{RawTextData.__module__}.{RawTextData.__qualname__}"
     return build(options, task=task, model_name=model)
-
-
-# -- the run ----------------------------------------------------------------------------------
-def split_metrics(task, label_names, probs: np.ndarray, targets: Sequence[int]) -> dict:
-    """The task's own metrics (and loss) of probabilities against targets, as a TaskModule logs.
-
-    The log-probabilities stand in for logits: their softmax gives the probabilities back, and
-    cross-entropy on them is the negative log-likelihood.
-    """
-    with np.errstate(divide="ignore"):  # a class absent from training: log 0 = -inf, softmax 0
-        outputs = torch.from_numpy(np.log(probs))
-    target = torch.as_tensor(list(targets), dtype=torch.long)
-    metrics = task.metrics(label_names, validate=True)
-    metrics.update(*task.metric_inputs(outputs, target))
-    values = {name: float(v) for name, v in metrics.compute().items()}
-    values["loss"] = float(task.loss(outputs, target))
-    return values
-
-
-def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path) -> None:
-    """Fit the estimator on train, score train and validation, test: the record as a
-    Lightning run fills it (history of one epoch, monitored best, test metrics, predictions)."""
-    from bakeoff.run import (
-        PREDICTIONS_FILE,
-        describe_data,
-        log_final_metrics,
-        stage_metrics,
-        write_rows,
-    )
-    from bakeoff.utils.build import build
-    from bakeoff.utils.clock import job_age_s
-
-    name = cfg.model.name
-    if ckpt_path is not None:
-        raise ConfigError(
-            f"ckpt_path: model={name} is fitted by scikit-learn, it has no checkpoint"
-        )
-    if not cfg.train:
-        raise ConfigError(f"train=false: model={name} has no checkpoint to test, it is fitted here")
-    data = text_data(cfg)
-    data.setup("fit")
-    describe_data(record, data)
-    estimator = build(cfg.model.estimator)
-    record.model.source = "sklearn"
-    record.finetune.strategy = None  # fitted from scratch: no backbone to fine-tune
-    record.resources.precision = "64-true"  # scikit-learn computes in float64
-    record.resources.device, record.resources.world_size = "cpu", 1
-    for lg in loggers:
-        lg.log_hyperparams(record.config)
-
-    train = data.datasets["train"]
-    record.timing.startup_s = job_age_s()
-    tic = time.perf_counter()
-    estimator.fit(train.texts, train.targets, data.num_classes, seed=cfg.seed)
-    record.timing.fit_s = round(time.perf_counter() - tic, 3)
-    record.timing.train_samples_per_s = len(train) / max(record.timing.fit_s, 1e-9)
-    record.model.params_total = record.model.params_trainable = estimator.n_params()
-    record.model.flops_per_sample = estimator.flops_per_sample(data.probe_texts())
-
-    row: dict[str, float] = {"epoch": 0}
-    for split in ["train", *data.val_sets]:
-        part = data.datasets[split]
-        scores = split_metrics(
-            data.task, data.label_names, estimator.predict_proba(part.texts), part.targets
-        )
-        row |= {f"{split}/{k}": v for k, v in scores.items()}
-    record.history = [row]
-    _record_monitor(cfg, record, row)
-    for split in data.val_sets:
-        record.metrics[split] = stage_metrics(row, split)
-    for lg in loggers:
-        lg.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=0)
-
-    if cfg.test:
-        test = data.datasets["test"]
-        tic = time.perf_counter()
-        probs = estimator.predict_proba(test.texts)
-        test_s = time.perf_counter() - tic
-        record.timing.test_s = round(test_s, 3)
-        record.timing.eval_samples_per_s = len(test) / max(test_s, 1e-9)
-        record.metrics["test"] = split_metrics(data.task, data.label_names, probs, test.targets)
-        gathered = {
-            "index": torch.arange(len(test)),
-            "target": torch.as_tensor(test.targets, dtype=torch.long),
-            "output": torch.from_numpy(probs),
-        }
-        write_rows(run_dir / PREDICTIONS_FILE, data.task.rows([gathered], data.label_names))
-        record.paths.predictions = PREDICTIONS_FILE
-    log_final_metrics(loggers, record)
-    for lg in loggers:  # no Trainer to finalize them (a CSV logger writes its rows here)
-        lg.finalize("success")
-
-
-def _record_monitor(cfg: DictConfig, record: Record, row: dict[str, float]) -> None:
-    metric = cfg.monitor.metric
-    if metric not in row:
-        choices = sorted(k for k in row if k.startswith("val"))
-        raise ConfigError(f"monitor.metric={metric} is not recorded; choose from {choices}")
-    record.monitor.best, record.monitor.best_epoch = row[metric], 0

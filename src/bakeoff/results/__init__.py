@@ -1,6 +1,6 @@
 """Run records -> comparisons: `load(dirs)` for notebooks, `compare(dirs)` for leaderboards.
 
-The names are imported on first use (PEP 562 `__getattr__`): `bakeoff.results.record`, which
+The names are imported on first use (PEP 562 `__getattr__`): `bakeoff.record.store`, which
 every training run imports, must not pull in pandas or matplotlib. `compare` is defined in
 `bakeoff.results.comparison`, so `bakeoff.results.compare` is always the function.
 """

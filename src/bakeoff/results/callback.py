@@ -1,7 +1,7 @@
 """Hydra callback: at the end of every multirun, the comparison, and a non-zero exit on failure.
 
 `on_multirun_end` runs after the last job returned (jobs that raised were recorded and returned
-None, see `bakeoff.entry.train_task`):
+None, see `bakeoff.app.entry.train_task`):
 
 1. `compare([sweep_dir])`: tables and plots in `<sweep_dir>/comparison/`, leaderboard printed;
 2. when the jobs logged to W&B, a `comparison` run in their group (`wandb_report.log_comparison`);
@@ -22,13 +22,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from bakeoff.results.record import RECORD_NAME
+from bakeoff.record.store import RECORD_NAME
 
 log = logging.getLogger("bakeoff")
 
 
 def failed_jobs(sweep_dir: str | Path) -> list[tuple[str, str, str]]:
-    """(job dir relative to the sweep dir, job name, error) of every job that did not complete.
+    """(job dir relative to the sweep dir, job name, error) of every job that did not complete
+    (nor pause at its budget).
 
     A job dir is one with results.json or Hydra's .hydra/overrides.yaml: a job killed before it
     wrote its record counts as failed too.
@@ -48,7 +49,8 @@ def failed_jobs(sweep_dir: str | Path) -> list[tuple[str, str, str]]:
         except (OSError, ValueError) as err:
             out.append((rel, _hydra_name(job_dir), f"unreadable {RECORD_NAME}: {err}"))
             continue
-        if record.get("status") != "completed":
+        # paused: stopped at its training budget on purpose (a race's eliminated configuration)
+        if record.get("status") not in ("completed", "paused"):
             error = record.get("error") or record.get("status") or "unknown status"
             out.append((rel, record.get("name") or _hydra_name(job_dir), str(error)))
     return out

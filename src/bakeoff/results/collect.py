@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from bakeoff.errors import BakeoffError
-from bakeoff.results.record import RECORD_NAME
-from bakeoff.results.schema import flat_fields
+from bakeoff.metric_info import KNOWN_METRICS
+from bakeoff.record.schema import flat_fields
+from bakeoff.record.store import RECORD_NAME
 from bakeoff.results.validate_record import problem
 from bakeoff.utils.overrides import override_key
 
@@ -25,28 +26,12 @@ HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 DEFAULT_PREDICTIONS = "test_predictions.csv"
 SPLITS = ("val", "test")
-# Column order of the metrics the tasks log (others follow, by name).
-KNOWN_METRICS = (
-    "acc",
-    "f1_macro",
-    "precision_macro",
-    "recall_macro",
-    "loss",
-    "mcc",
-    "f1",
-    "pearson",
-    "spearman",
-    "mse",
-    "precision",
-    "recall",
-    "f1_micro",
-    "map",
-)
 # Overrides that repeat a configuration (another seed or fold of it) rather than define one.
 REPEAT_KEYS = {"seed", "fold", "data.fold"}
 # Overrides that say where and how a job runs, not what it is: `resume=true` added to the command
 # that finishes an interrupted sweep must not split its jobs into two configurations.
-RUN_CONTROL_KEYS = {"resume", "name"}
+# A race's budget.epochs (bakeoff.race) likewise: a paused configuration is the same one.
+RUN_CONTROL_KEYS = {"resume", "name", "budget.epochs"}
 DEFAULT_CONFIG = "(default)"
 INVALID = "invalid"  # the status of a job whose results.json is not a valid record
 

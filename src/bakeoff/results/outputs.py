@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
-from bakeoff.results.record import RECORD_NAME
+from bakeoff.record.store import RECORD_NAME
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,12 @@ pyplot: no GUI backend is selected and a notebook's backend is left alone. Each 
 Readability rules, which tests/test_figures.py checks on a 16-configuration comparison:
 - configurations are named by what differs between them (`efficientnet_lite0 · linear_probe`),
   in a legend outside the axes, never as free text beside the points (which collides);
-- colour says the backbone, the marker says the fine-tune strategy, the selected configuration
-  is drawn larger with a black edge and marked ★ in the legend;
+- colour says the backbone, the same colour in every plot of a comparison (one palette built from
+  all its configurations), the marker says the fine-tune strategy; legend entries name both
+  (`minilm · linear_probe`, then any other override that differs); the selected configuration is
+  drawn larger, on top, with a black edge and marked ★;
+- "mean ± std (n=…)" on an axis only where a configuration has more than one run;
+- learning curves have integer epoch ticks, also with one epoch;
 - numeric ticks read 2.2M, not 2.2×10^6: a log axis only when the values span a decade or more.
 """
 
@@ -67,12 +71,14 @@ def _styles_from_labels(labels: Sequence[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-class _Style:
-    """Colour per backbone, marker per fine-tune strategy, consistent across a figure."""
+class Style:
+    """Colour per backbone, marker per fine-tune strategy: built once from every configuration of
+    a comparison and shared by all its figures, so a backbone keeps its colour everywhere."""
 
-    def __init__(self, labels: Sequence[str], styles: Mapping[str, tuple[str, str]] | None):
+    def __init__(self, labels: Sequence[str], styles: Mapping[str, tuple[str, str]] | None = None):
         from matplotlib import colormaps
 
+        labels = list(dict.fromkeys(labels))
         self.styles = {**_styles_from_labels(labels), **(styles or {})}
         backbones = list(dict.fromkeys(self.styles[c][0] for c in labels))
         strategies = list(dict.fromkeys(self.styles[c][1] for c in labels))
@@ -85,9 +91,28 @@ class _Style:
         backbone, strategy = self.styles[label]
         return self.colour[backbone], self.marker[strategy]
 
+    def name(self, label: str, best: str | None) -> str:
+        """`backbone · strategy`, then the other values that differ; ★ for the selected one."""
+        backbone, strategy = self.styles.get(label, ("", ""))
+        named = [v for v in (backbone, strategy) if v]
+        rest = [v for v in short_label(label).split(" · ") if v not in named]
+        text = " · ".join([*named, *rest]) or short_label(label)
+        return f"{SELECTED} {text}" if label == best else text
 
-def _name(label: str, best: str | None) -> str:
-    return f"{SELECTED} {short_label(label)}" if label == best else short_label(label)
+
+def _style(
+    labels: Sequence[str], styles: Mapping[str, tuple[str, str]] | None, shared: Style | None
+) -> Style:
+    return shared if shared is not None else Style(labels, styles)
+
+
+def spread_label(ns: Sequence[Any]) -> str:
+    """ "mean ± std (n=3)" where a configuration has several runs, "n=1" where none has."""
+    counts = sorted({int(n) for n in ns if _finite(n) and n > 0})
+    if not counts or counts[-1] <= 1:
+        return "n=1"
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    return f"mean ± std (n={n})"
 
 
 def _legend_outside(fig: Any, ax: Any, title: str | None = None) -> None:
@@ -122,9 +147,14 @@ def _readable_x(ax: Any, values: Sequence[float], log_x: bool) -> None:
 
 
 def metric_by_config_figure(
-    table: pd.DataFrame, metric: str, best: str | None = None
+    table: pd.DataFrame,
+    metric: str,
+    best: str | None = None,
+    styles: Mapping[str, tuple[str, str]] | None = None,
+    shared: Style | None = None,
 ) -> Any | None:
-    """Val and test mean ± std of the selection metric per configuration, in leaderboard order."""
+    """Val and test mean ± std of the selection metric per configuration, in leaderboard order:
+    the backbone's colour, val light and test solid."""
     name = metric.split("/", 1)[1]
     bars = [
         (split, f"{split}/{name}_mean", f"{split}/{name}_std")
@@ -136,24 +166,33 @@ def metric_by_config_figure(
     rows = table[table[[mean for _, mean, _ in bars]].notna().any(axis=1)]
     if rows.empty:
         return None
+    from matplotlib.patches import Patch
+
+    style = _style(list(rows["config"]), styles, shared)
+    colours = [style.of(c)[0] for c in rows["config"]]
     fig = _figure(7, 1.4 + 0.32 * len(rows) * len(bars))
     ax = fig.subplots()
     height = 0.8 / len(bars)
     positions = range(len(rows))
+    alpha = {"val": 0.45, "test": 1.0}
     for i, (split, mean, std) in enumerate(bars):
         ax.barh(
             [p + i * height for p in positions],
             [v if _finite(v) else 0.0 for v in rows[mean]],
             height=height,
             xerr=[_err(v) for v in rows[std]],
-            label=split,
+            color=colours,
+            alpha=alpha[split],
             capsize=3,
         )
     ax.set_yticks([p + height * (len(bars) - 1) / 2 for p in positions])
-    ax.set_yticklabels([_name(c, best) for c in rows["config"]], fontsize=8)
+    ax.set_yticklabels([style.name(c, best) for c in rows["config"]], fontsize=8)
     ax.invert_yaxis()  # best (first row) on top
-    ax.set_xlabel(f"{name} (mean ± std over seeds; {SELECTED} selected)")
-    _legend_outside(fig, ax)
+    spread = spread_label(rows["n"]) if "n" in rows else "n=1"
+    ax.set_xlabel(f"{name} ({spread}; {SELECTED} selected)")
+    grey = "#555555"
+    handles = [Patch(color=grey, alpha=alpha[split], label=split) for split, _, _ in bars]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="colour: backbone")
     return fig
 
 
@@ -165,6 +204,7 @@ def quality_vs_figure(
     best: str | None = None,
     log_x: bool = False,
     styles: Mapping[str, tuple[str, str]] | None = None,
+    shared: Style | None = None,
 ) -> Any | None:
     """Test mean ± std of the selection metric against a cost column, one point per config."""
     name = metric.split("/", 1)[1]
@@ -176,7 +216,7 @@ def quality_vs_figure(
     ]
     if rows.empty:
         return None
-    style = _Style(list(rows["config"]), styles)
+    style = _style(list(rows["config"]), styles, shared)
     fig = _figure(7.5, 4.5)
     ax = fig.subplots()
     for label, x, y, err in zip(rows["config"], rows[x_column], rows[mean], rows[std], strict=True):
@@ -192,12 +232,12 @@ def quality_vs_figure(
             markeredgecolor="black" if selected else colour,
             markeredgewidth=1.8 if selected else 0.8,
             capsize=3,
-            label=_name(label, best),
-            zorder=3 if selected else 2,
+            label=style.name(label, best),
+            zorder=4 if selected else 2,
         )
     _readable_x(ax, [float(v) for v in rows[x_column]], log_x)
     ax.set_xlabel(x_label)
-    ax.set_ylabel(f"test {name} (mean ± std)")
+    ax.set_ylabel(f"test {name} ({spread_label(rows['n']) if 'n' in rows else 'n=1'})")
     ax.grid(alpha=0.3)
     _legend_outside(fig, ax, title="colour: backbone, marker: fine-tune")
     return fig
@@ -208,6 +248,7 @@ def learning_curves_figure(
     metric: str,
     best: str | None = None,
     styles: Mapping[str, tuple[str, str]] | None = None,
+    shared: Style | None = None,
 ) -> Any | None:
     """`metric` per epoch from each run's recorded history, mean over the config's runs."""
     curves = {}
@@ -223,26 +264,35 @@ def learning_curves_figure(
             curves[label] = frame.groupby("epoch")["value"].mean().sort_index()
     if not curves:
         return None
-    style = _Style(list(curves), styles)
+    style = _style(list(curves), styles, shared)
     fig = _figure(7.5, 4.5)
     ax = fig.subplots()
     for label, curve in curves.items():
         colour, marker = style.of(label)
+        selected = label == best
         ax.plot(
             curve.index,
             curve.values,
             marker=marker,
             color=colour,
-            linewidth=2.5 if label == best else 1.2,
-            label=_name(label, best),
+            linewidth=2.5 if selected else 1.2,
+            markeredgecolor="black" if selected else colour,
+            label=style.name(label, best),
+            zorder=4 if selected else 2,  # the selected curve on top of any it overlaps
         )
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epochs = sorted({int(e) for curve in curves.values() for e in curve.index})
+    if len(epochs) <= 10:
+        ax.set_xticks(range(epochs[0], epochs[-1] + 1))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"{metric} (mean over seeds)")
+    n_runs = max(len(r) for r in histories.values() if r)
+    ax.set_ylabel(f"{metric} (mean over seeds, n={n_runs})" if n_runs > 1 else metric)
     ax.grid(alpha=0.3)
-    _legend_outside(fig, ax)
+    _legend_outside(fig, ax, title="colour: backbone, marker: fine-tune")
     return fig
 
 
@@ -304,16 +354,18 @@ def all_figures(
     best: str | None = None,
     styles: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """file stem -> Figure, for every comparison plot whose data the runs recorded."""
+    """file stem -> Figure, for every comparison plot whose data the runs recorded; one Style
+    (colour per backbone, marker per strategy) for all of them."""
+    shared = Style([*table["config"], *histories], styles)
     figures = {
-        "metric_by_config": metric_by_config_figure(table, metric, best),
+        "metric_by_config": metric_by_config_figure(table, metric, best, styles, shared),
         "quality_vs_params": quality_vs_figure(
-            table, metric, "params_total", "parameters", best, True, styles
+            table, metric, "params_total", "parameters", best, True, styles, shared
         ),
         "quality_vs_fit_time": quality_vs_figure(
-            table, metric, "fit_s", "fit time (s)", best, False, styles
+            table, metric, "fit_s", "fit time (s)", best, False, styles, shared
         ),
-        "learning_curves": learning_curves_figure(histories, metric, best, styles),
+        "learning_curves": learning_curves_figure(histories, metric, best, styles, shared),
     }
     return {stem: fig for stem, fig in figures.items() if fig is not None}
 

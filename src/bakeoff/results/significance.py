@@ -10,6 +10,12 @@ chose, either
 - `tp,fp,fn`: counts, the statistic is F1 = 2 Σtp / (2 Σtp + Σfp + Σfn) (entities of a sentence
   for NER, labels of an example for multi-label).
 A file with only `index,label,pred` (written before the tasks chose) scores label == pred.
+
+When the comparison names its selection metric, the bootstrap is on that metric itself,
+recomputed from the predictions on every resample (`metric_stats`: macro-F1, MCC, Pearson,
+entity F1, mAP ...), and the `statistic` column names it (e.g. `test/f1_macro`); the statistic
+above is the fallback for a metric a predictions file cannot give. McNemar is on 1/0
+correctness wherever the file has it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bakeoff.results import stats
+from bakeoff.results.metric_stats import resampled_metric
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,7 @@ class Predictions:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         frame = frame.drop_duplicates("index").set_index("index")
+        self.frame = frame
         self.labels: pd.Series = frame["label"]
         if set(COUNT_COLUMNS) <= set(frame.columns):
             self.statistic, values = COUNTS_F1, frame[list(COUNT_COLUMNS)]
@@ -112,8 +120,27 @@ def _is_binary(values: pd.DataFrame) -> bool:
     return list(values.columns) == [SCORE_COLUMN] and bool(values[SCORE_COLUMN].isin((0, 1)).all())
 
 
+def _on_metric(
+    metric: str, best: list[Predictions], other: list[Predictions], index: pd.Index
+) -> tuple[float, float] | None:
+    """(p, delta) of the metric recomputed on resamples, the mean over the matched runs of each
+    side; None when a predictions file cannot give the metric."""
+    sides = []
+    for predictions in (best, other):
+        functions = [resampled_metric(p.frame.loc[index], metric) for p in predictions]
+        if any(f is None for f in functions):
+            return None
+        sides.append(lambda w, fs=functions: np.mean([f(w) for f in fs], axis=0))
+    ones = np.ones((1, len(index)))
+    delta = float(sides[1](ones)[0] - sides[0](ones)[0])
+    return stats.paired_bootstrap_metric(sides[0], sides[1], len(index)), delta
+
+
 def significance(
-    best_runs: pd.DataFrame, other_runs: pd.DataFrame, cache: dict[str, Predictions] | None = None
+    best_runs: pd.DataFrame,
+    other_runs: pd.DataFrame,
+    cache: dict[str, Predictions] | None = None,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """Paired tests of the test statistic: the other configuration against the best one.
 
@@ -121,7 +148,9 @@ def significance(
     averaged over the matched runs before the bootstrap; McNemar uses the first matched pair and
     only when the score is 1/0), else the first completed run of each. Returns p_bootstrap,
     p_mcnemar, delta (statistic of other - best, on the pooled examples), n_examples,
-    statistic (MEAN_SCORE or COUNTS_F1), and a note when no test was possible.
+    statistic (MEAN_SCORE or COUNTS_F1), and a note when no test was possible. With `metric`
+    (a test metric name such as "test/f1_macro") the bootstrap and delta are on that metric,
+    recomputed per resample, and `statistic` is its name.
     """
     cache = {} if cache is None else cache
     best, other = _pairing_runs(best_runs), _pairing_runs(other_runs)
@@ -134,6 +163,8 @@ def significance(
         (next(iter(best.values())), next(iter(other.values())))
     ]
     best_frames, other_frames = [], []
+    best_files: list[Predictions] = []
+    other_files: list[Predictions] = []
     for best_path, other_path in pairs:
         try:
             best_predictions = _read_predictions(best_path, cache)
@@ -150,6 +181,8 @@ def significance(
             return _empty("test sets differ")
         best_frames.append(best_predictions.values.loc[index])
         other_frames.append(other_predictions.values.loc[index])
+        best_files.append(best_predictions)
+        other_files.append(other_predictions)
     statistic = best_predictions.statistic
     # Mean over matched runs per example: F1 of mean counts is F1 of summed counts.
     pooled_best = pd.concat(best_frames).groupby(level=0).mean()
@@ -159,20 +192,35 @@ def significance(
         p_mcnemar = stats.mcnemar_exact(
             best_frames[0][SCORE_COLUMN] > 0.5, other_frames[0][SCORE_COLUMN] > 0.5
         )
-    function = _STATISTICS[statistic]
-    best_values, other_values = pooled_best.to_numpy(), pooled_other.to_numpy()
+    common = pooled_best.index
+    for frame in (*best_frames, *other_frames):
+        common = common.intersection(frame.index)
+    on_metric = None
+    if metric is not None:
+        on_metric = _on_metric(metric.split("/", 1)[-1], best_files, other_files, common)
+    if on_metric is not None:
+        assert metric is not None  # on_metric is computed for a metric only
+        (p_bootstrap, delta), statistic = on_metric, "test/" + metric.split("/", 1)[-1]
+        n_examples = len(common)
+    else:
+        function = _STATISTICS[statistic]
+        best_values, other_values = pooled_best.to_numpy(), pooled_other.to_numpy()
+        p_bootstrap = stats.paired_bootstrap(best_values, other_values, statistic=function)
+        delta = stats.statistic_of(other_values, function) - stats.statistic_of(
+            best_values, function
+        )
+        n_examples = len(pooled_best)
     return {
-        "p_bootstrap": stats.paired_bootstrap(best_values, other_values, statistic=function),
+        "p_bootstrap": p_bootstrap,
         "p_mcnemar": p_mcnemar,
-        "delta": stats.statistic_of(other_values, function)
-        - stats.statistic_of(best_values, function),
-        "n_examples": len(pooled_best),
+        "delta": delta,
+        "n_examples": n_examples,
         "statistic": statistic,
         "note": "",
     }
 
 
-def _verdict(config: str, best: str | None, test: dict[str, Any]) -> str:
+def _verdict(config: str, best: str | None, test: dict[str, Any], mode: str = "max") -> str:
     if config == best:
         return "selected"
     p = test["p_bootstrap"]
@@ -180,11 +228,19 @@ def _verdict(config: str, best: str | None, test: dict[str, Any]) -> str:
         return test["note"]
     if p >= ALPHA:
         return "within noise"
-    return "better on test" if test["delta"] > 0 else "worse on test"
+    higher = test["delta"] > 0
+    return "better on test" if higher == (mode != "min") else "worse on test"
 
 
-def add_significance(table: pd.DataFrame, runs: pd.DataFrame, best: str | None) -> pd.DataFrame:
-    """The table with p_bootstrap, p_mcnemar, delta, n_examples, statistic and vs_best added."""
+def add_significance(
+    table: pd.DataFrame,
+    runs: pd.DataFrame,
+    best: str | None,
+    metric: str | None = None,
+    mode: str = "max",
+) -> pd.DataFrame:
+    """The table with p_bootstrap, p_mcnemar, delta, n_examples, statistic and vs_best added;
+    with `metric` (the selection metric) the bootstrap is on that metric, on test."""
     results = []
     cache: dict[str, Predictions] = {}
     best_runs = runs[runs["config"] == best]
@@ -192,8 +248,10 @@ def add_significance(table: pd.DataFrame, runs: pd.DataFrame, best: str | None) 
         if best is None or config == best or n == 0:
             test = _empty()
         else:
-            test = significance(best_runs, runs[runs["config"] == config], cache)
-        test["vs_best"] = _verdict(config, best, test) if best is not None else ""
+            test = significance(best_runs, runs[runs["config"] == config], cache, metric)
+        # the fallback statistics are higher-is-better; the selection metric has its mode
+        direction = mode if test["statistic"].startswith("test/") else "max"
+        test["vs_best"] = _verdict(config, best, test, direction) if best is not None else ""
         results.append(test)
     extra = pd.DataFrame(results).drop(columns="note")
     return pd.concat([table, extra], axis=1)

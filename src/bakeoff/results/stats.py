@@ -141,6 +141,36 @@ def paired_bootstrap(
     return min(1.0, 2.0 * (opposite + 1) / (n_resamples + 1))
 
 
+def paired_bootstrap_metric(
+    metric_a: Callable[[np.ndarray], np.ndarray],
+    metric_b: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> float:
+    """Two-sided paired bootstrap p-value for metric(a) != metric(b) on the same n examples, the
+    metric recomputed on each resample (macro-F1, MCC, Pearson ... are not means of per-example
+    values). A metric maps resample counts (resamples, n) to one value per resample; both sides
+    see the same resamples. p as in `paired_bootstrap`; no observed difference gives 1.0."""
+    if n == 0:
+        return 1.0
+    ones = np.ones((1, n))
+    observed = float(metric_a(ones)[0] - metric_b(ones)[0])
+    if observed == 0.0 or not math.isfinite(observed):
+        return 1.0
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _MAX_DRAWS_PER_CHUNK // n)
+    opposite = done = 0
+    uniform = np.full(n, 1.0 / n)
+    while done < n_resamples:
+        size = min(chunk, n_resamples - done)
+        counts = rng.multinomial(n, uniform, size=size).astype(float)
+        deltas = metric_a(counts) - metric_b(counts)
+        opposite += int(np.count_nonzero(deltas <= 0 if observed > 0 else deltas >= 0))
+        done += size
+    return min(1.0, 2.0 * (opposite + 1) / (n_resamples + 1))
+
+
 def mcnemar_exact(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> float:
     """Exact (binomial) two-sided McNemar p-value on paired per-example correctness.
 

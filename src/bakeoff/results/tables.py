@@ -3,7 +3,6 @@ legend, the leaderboard document and its console view."""
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Sequence
@@ -74,6 +73,11 @@ def display_frame(
     for column, (header, style) in COST.items():
         out[header] = [format_cost(v, style) for v in table[column]]
     out["p (bootstrap)"] = [format_p(p) for p in table["p_bootstrap"]]
+    # the statistic each p-value is on: the selection metric on test, where it could be recomputed
+    out["p on"] = [
+        s if isinstance(s, str) and math.isfinite(p) else ""
+        for s, p in zip(table["statistic"], table["p_bootstrap"], strict=True)
+    ]
     out["p (McNemar)"] = [format_p(p) for p in table["p_mcnemar"]]
     out["vs best"] = list(table["vs_best"])
     return pd.DataFrame(out)
@@ -82,17 +86,18 @@ def display_frame(
 def legend(comparison: Comparison) -> str:
     """What the leaderboard shows: selection, aggregation, and the statistic the p-values test."""
     statistics = statistics_used(comparison.table)
-    tested = " / ".join(statistics) or MEAN_SCORE
-    mcnemar = (
-        ", and exact McNemar where that score is 1/0 correctness"
-        if not statistics or MEAN_SCORE in statistics
-        else ""
-    )
+    tested = " / ".join(s if s.startswith("test/") else f"test {s}" for s in statistics)
+    table = comparison.table
+    has_mcnemar = "p_mcnemar" in table and table["p_mcnemar"].notna().any()
+    mcnemar = ", and exact McNemar where the score is 1/0 correctness" if has_mcnemar else ""
     return (
         f"{STAR} selected on {comparison.metric} ({comparison.mode}); rows sorted by it. Metrics: "
         "mean ± sample std over completed seeds/folds (n). p: two-sided paired bootstrap "
-        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the test {tested} vs the selected config"
-        f"{mcnemar}; 'within noise' when p ≥ {ALPHA}."
+        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the {tested or 'test ' + MEAN_SCORE} vs the "
+        f"selected config, the metric recomputed on each resample of the test examples (column "
+        f"'p on'){mcnemar}; 'within noise' when p ≥ {ALPHA}. peak RSS: each job's own peak "
+        "(the high-water mark reset at its start; jobs sharing a process, as with the basic "
+        "launcher, include what earlier jobs left loaded)."
     )
 
 
@@ -108,7 +113,7 @@ def console_frame(comparison: Comparison) -> pd.DataFrame:
     metric = comparison.metric
     test_metric = "test/" + metric.split("/", 1)[1]
     columns = ["", "config", "status", "n", metric, test_metric, "params", "fit s"]
-    columns += ["p (bootstrap)", "vs best"]
+    columns += ["p (bootstrap)", "p on", "vs best"]
     return comparison.display[[c for c in columns if c in comparison.display.columns]]
 
 
@@ -223,12 +228,6 @@ def write_tables(
             frame = latex_frame(comparison.display, comparison.metric)
             path.write_text(latex_table(frame, caption, comments=comparison.summary))
         elif fmt == "html":
-            summary = "".join(f"<li>{html.escape(s)}</li>" for s in comparison.summary)
-            body = comparison.display.to_html(index=False, escape=True, na_rep="")
-            path.write_text(
-                '<!doctype html>\n<html><head><meta charset="utf-8"><title>bakeoff leaderboard'
-                f"</title></head>\n<body>\n<h1>bakeoff leaderboard</h1>\n<ul>{summary}</ul>\n"
-                f"{body}\n<p>{html.escape(legend(comparison))}</p>\n</body></html>\n"
-            )
+            continue  # report.html and the leaderboard.html fragment: results/report.py
         written.append(path)
     return written

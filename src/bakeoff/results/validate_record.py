@@ -1,4 +1,4 @@
-"""Is a `results.json` a run record? Checked against the typed schema (bakeoff.results.schema)
+"""Is a `results.json` a run record? Checked against the typed schema (bakeoff.record.schema)
 before a comparison uses it.
 
 A record must have a known status and the sections every run writes (overrides, model, data,
@@ -17,7 +17,7 @@ import types
 import typing
 from typing import Any
 
-from bakeoff.results.schema import Record
+from bakeoff.record.schema import Record
 
 STATUSES = ("completed", "failed", "interrupted", "paused")
 REQUIRED = ("status", "overrides", "model", "data", "monitor", "metrics")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from bakeoff.loggers.wandb import WANDB_TARGETS  # the comparison run copies the jobs' settings
 from bakeoff.results.tables import STAR
-from bakeoff.utils.wandb import WANDB_TARGETS  # the comparison run copies the jobs' settings
 
 if TYPE_CHECKING:
     from bakeoff.results.comparison import Comparison
@@ -62,7 +62,7 @@ def log_comparison(
     `settings` defaults to the jobs' W&B settings (`job_wandb_settings`); the run dir goes under
     `sweep_dir` (sweep_dir/wandb/...), beside the jobs.
     """
-    from bakeoff.utils.wandb import resolve_mode
+    from bakeoff.loggers.wandb import resolve_mode
 
     settings = settings if settings is not None else job_wandb_settings(comparison)
     if settings is None:
@@ -84,7 +84,7 @@ def log_comparison(
         group=group,
         job_type=JOB_TYPE,
         tags=settings.get("tags") or None,
-        mode=mode,
+        mode=cast(Literal["online", "offline", "disabled"], mode),
         reinit="finish_previous",
         config={
             "metric": comparison.metric,

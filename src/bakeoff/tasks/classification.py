@@ -13,7 +13,7 @@ from torch import Tensor
 from bakeoff.data.splits import label_vocabulary
 from bakeoff.errors import ConfigError, DataError
 from bakeoff.tasks.base import Task, cat, in_example_order
-from bakeoff.tasks.metrics import PositiveClassF1
+from bakeoff.tasks.metrics import MatthewsCorrCoef, PositiveClassF1
 
 
 def _multiclass(metric: str, average: str):
@@ -29,9 +29,7 @@ def _multiclass(metric: str, average: str):
 
 
 def _matthews(label_names: Sequence[str], validate: bool):
-    from torchmetrics.classification import MulticlassMatthewsCorrCoef
-
-    return MulticlassMatthewsCorrCoef(num_classes=len(label_names), validate_args=validate)
+    return MatthewsCorrCoef(num_classes=len(label_names), validate_args=validate)
 
 
 class Classification(Task):

@@ -2,9 +2,88 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 from torchmetrics import Metric
+from torchmetrics.classification import MulticlassMatthewsCorrCoef
+from torchmetrics.regression import PearsonCorrCoef, SpearmanCorrCoef
+from torchmetrics.utilities import dim_zero_cat
+
+
+class WeightedMean(Metric):
+    """An example-weighted mean: sum(value * weight) / sum(weight), on device (no host sync, no
+    NaN check). torchmetrics 1.9.0's MeanMetric(nan_strategy="disable") replaces the weights with
+    ones, which averages batch means instead of examples."""
+
+    full_state_update = False
+    total: Tensor  # states (add_state)
+    weight: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state(
+            "total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+        self.add_state(
+            "weight", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+
+    def update(self, value: Tensor, weight: Tensor | float = 1.0) -> None:
+        weight = torch.as_tensor(weight, dtype=torch.float64, device=self.total.device)
+        self.total += (value.double() * weight).sum()
+        self.weight += weight.sum() if weight.ndim else weight * value.numel()
+
+    def compute(self) -> Tensor:
+        return (self.total / self.weight).float()
+
+
+def loss_meter() -> Metric:
+    """The per-stage loss, averaged over an epoch's examples."""
+    return WeightedMean()
+
+
+class MatthewsCorrCoef(MulticlassMatthewsCorrCoef):
+    """Multiclass MCC from the confusion matrix (Gorodkin's R_K, sklearn's formula); 0 where the
+    denominator is 0 (one class predicted or one class present), as sklearn and GLUE's CoLA
+    scoring. torchmetrics 1.9 substitutes a nonzero value there."""
+
+    def compute(self) -> Tensor:
+        c = self.confmat.double()
+        t, p, n = c.sum(1), c.sum(0), c.sum()
+        cov_tp = c.trace() * n - (t * p).sum()
+        den = (n * n - (p * p).sum()) * (n * n - (t * t).sum())
+        return torch.where(den > 0, cov_tp / den.clamp(min=1e-300).sqrt(), 0.0).float()
+
+
+def _zero_when_constant(value: Tensor, *sides: Tensor) -> Tensor:
+    """A correlation with a constant side is 0/0 (scipy: nan); bakeoff scores it 0, as MCC's zero
+    denominator, so that a collapsed model cannot win a selection on a nan. A nan from non-finite
+    values stays nan."""
+    finite = torch.stack([torch.isfinite(s).all() for s in sides]).all()
+    return torch.where(torch.isnan(value) & finite, torch.zeros_like(value), value)
+
+
+class Pearson(PearsonCorrCoef):
+    """Pearson's r; 0 when predictions or targets are constant."""
+
+    def compute(self) -> Tensor:
+        return _zero_when_constant(super().compute(), self.mean_x, self.mean_y)
+
+
+class Spearman(SpearmanCorrCoef):
+    """Spearman's rho; 0 when predictions or targets are constant. Keeps every value of the epoch
+    (as torchmetrics does; its warning about that is silenced: the split is bakeoff's to size)."""
+
+    def __init__(self) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*SpearmanCorrcoef.*")
+            super().__init__()
+
+    def compute(self) -> Tensor:
+        value = super().compute()
+        return _zero_when_constant(value, dim_zero_cat(self.preds), dim_zero_cat(self.target))
 
 
 def f1_from_counts(tp: Tensor, fp: Tensor, fn: Tensor, stat: str) -> Tensor:
@@ -23,6 +102,10 @@ class CountsMetric(Metric):
     """tp / fp / fn summed over the epoch (summed across DDP ranks), reported as `stat`."""
 
     full_state_update = False
+    higher_is_better = True
+    tp: Tensor  # states (add_state)
+    fp: Tensor
+    fn: Tensor
 
     def __init__(self, stat: str = "f1") -> None:
         super().__init__()
@@ -59,7 +142,9 @@ def entities(tags: list[str]) -> set[tuple[str, int, int]]:
     """The entities of one sentence's tags as (type, start, end) spans, conlleval's chunking
     (seqeval's default mode): an entity starts at `B-X`, or at `I-X` after `O` or after another
     type, and runs over the `I-X` that follow. Reads IOB2 (BIO) and IOB1 alike."""
-    spans, start, kind = set(), None, None
+    spans: set[tuple[str, int, int]] = set()
+    start: int | None = None
+    kind = ""
     for i, tag in enumerate([*tags, "O"]):
         prefix, _, t = tag.partition("-")
         if start is not None and (prefix != "I" or t != kind):
@@ -106,6 +191,9 @@ class WordAccuracy(Metric):
     prediction) counts as the `O` tag at `o_index`."""
 
     full_state_update = False
+    higher_is_better = True
+    correct: Tensor  # states (add_state)
+    total: Tensor
 
     def __init__(self, o_index: int = -1, ignore_index: int = -100) -> None:
         super().__init__()

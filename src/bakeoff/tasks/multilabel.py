@@ -8,14 +8,16 @@ Python/JSON list "['a', 'b']" is read as one).
 
 Metrics: f1_micro, f1_macro, precision_micro, recall_micro at the threshold, and map (macro
 average precision over the labels, threshold-free; a label with no positive example in the
-split has AP 0 there, as in sklearn's average_precision_score, and torchmetrics warns). Predictions: `index,label,pred` (label
-sets, space-separated), `prob_<label>` and per-example `tp,fp,fn` label counts, whose sums give
-micro F1 (the statistic the significance tests pair on).
+split has AP 0 there, as in sklearn's average_precision_score, and torchmetrics warns).
+Predictions: `index,label,pred` (label sets as JSON lists, `["a b", "c"]`, which read back
+losslessly, also through `label_set`), `prob_<label>` and per-example `tp,fp,fn` label counts,
+whose sums give micro F1 (the statistic the significance tests pair on).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +56,14 @@ def _average_precision(label_names: Sequence[str], validate: bool):
     )
 
 
+def label_list(label_names: Sequence[str], on: Sequence[bool]) -> str:
+    """A label set as the predictions file writes it: a JSON list (`["a b", "c"]`), which reads
+    back losslessly whatever the labels hold (spaces, the separator, quotes)."""
+    return json.dumps(
+        [n for n, flag in zip(label_names, on, strict=True) if flag], ensure_ascii=False
+    )
+
+
 class MultiLabel(Task):
     """One sigmoid output per label; `threshold` turns probabilities into label sets,
     `separator` splits labels written as one string."""
@@ -73,9 +83,12 @@ class MultiLabel(Task):
             text = value.strip()
             if text.startswith("[") and text.endswith("]"):  # a list written as text
                 try:
-                    value = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    value = [v.strip() for v in text[1:-1].split(self.separator)]
+                    value = json.loads(text)  # as the predictions file writes it
+                except ValueError:
+                    try:
+                        value = ast.literal_eval(text)  # a Python list ['a', 'b']
+                    except (ValueError, SyntaxError):
+                        value = [v.strip() for v in text[1:-1].split(self.separator)]
             else:
                 value = text.split(self.separator)
         elif hasattr(value, "tolist") and not isinstance(value, (int, float)):
@@ -152,8 +165,8 @@ class MultiLabel(Task):
         for i, pr, p, y in zip(index, probs.tolist(), predicted, targets, strict=True):
             row: dict[str, Any] = {"index": i}
             if labeled:
-                row["label"] = [n for n, on in zip(label_names, y, strict=True) if on]
-            row["pred"] = [n for n, on in zip(label_names, p, strict=True) if on]
+                row["label"] = label_list(label_names, y)
+            row["pred"] = label_list(label_names, p)
             row |= {f"prob_{n}": v for n, v in zip(label_names, pr, strict=True)}
             if labeled:
                 row["tp"] = sum(a and b for a, b in zip(p, y, strict=True))

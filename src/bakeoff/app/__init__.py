@@ -1,0 +1,1 @@
+"""The app layer: console scripts, Hydra entry points, start-up, compose, "did you mean"."""

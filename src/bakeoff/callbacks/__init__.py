@@ -1,0 +1,1 @@
+"""Lightning callbacks and plugins a run's Trainer uses."""

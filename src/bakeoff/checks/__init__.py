@@ -1,0 +1,1 @@
+"""The checks layer: a composed config checked before any weights load."""

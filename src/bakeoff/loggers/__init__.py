@@ -1,0 +1,1 @@
+"""Lightning loggers (CSV, W&B) and W&B's run identity."""

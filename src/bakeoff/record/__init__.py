@@ -1,0 +1,1 @@
+"""What a run writes: the record's schema and its file (`results.json`)."""
