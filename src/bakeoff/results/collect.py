@@ -19,6 +19,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metric_info import KNOWN_METRICS
 from bakeoff.record.schema import flat_fields
 from bakeoff.record.store import RECORD_NAME
+from bakeoff.results.validate_record import problem
 from bakeoff.utils.overrides import (  # noqa: F401 (REPEAT_KEYS, RUN_CONTROL_KEYS: re-exported)
     REPEAT_KEYS,
     RUN_CONTROL_KEYS,
@@ -31,6 +32,7 @@ HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 DEFAULT_PREDICTIONS = "test_predictions.csv"
 SPLITS = ("val", "test")
 DEFAULT_CONFIG = "(default)"
+INVALID = "invalid"  # the status of a job whose results.json is not a valid record
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),
 # derived from the typed record.
@@ -103,6 +105,9 @@ def _read_job(run_dir: Path) -> Job:
         ) from None
     overrides = record.get("overrides")
     overrides = [str(o) for o in overrides] if isinstance(overrides, list) else hydra_overrides
+    invalid = problem(record)
+    if invalid is not None:  # listed, with its path and first problem: never a silent row
+        return Job(run_dir, record, INVALID, f"invalid record {record_path}: {invalid}", overrides)
     return Job(
         run_dir, record, str(record.get("status") or "unknown"), record.get("error"), overrides
     )
@@ -211,7 +216,7 @@ def _row(job: Job, label: str) -> dict[str, Any]:
         "overrides": " ".join(job.overrides),
     }
     row.update({column: record_field(job.record, path) for column, path in FIELDS.items()})
-    metrics = job.record.get("metrics") if job.status != "running" else None
+    metrics = job.record.get("metrics") if job.status not in ("running", INVALID) else None
     for split in SPLITS:
         values = (metrics or {}).get(split) or {}
         for name, value in values.items() if isinstance(values, dict) else ():
