@@ -35,9 +35,12 @@ def split_metrics(task, label_names, probs: np.ndarray, targets: Sequence[int]) 
     return values
 
 
-def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path) -> None:
+def fit_and_test(
+    cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path, data=None
+) -> None:
     """Fit the estimator on train, score train and validation, test: the record as a
-    Lightning run fills it (history of one epoch, monitored best, test metrics, predictions)."""
+    Lightning run fills it (history of one epoch, monitored best, test metrics, predictions).
+    `data`: the run's `text_data`, already read (its checks passed) before the loggers started."""
     from bakeoff.runs.common import (
         PREDICTIONS_FILE,
         describe_data,
@@ -55,7 +58,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, record: Record, loggers: list, 
         )
     if not cfg.train:
         raise ConfigError(f"train=false: model={name} has no checkpoint to test, it is fitted here")
-    data = text_data(cfg)
+    data = data if data is not None else text_data(cfg)
     data.setup("fit")
     describe_data(record, data)
     estimator = build(cfg.model.estimator)

@@ -67,16 +67,22 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
     wandb_id = wandb_run_id(run_dir, resume=resuming) if _uses_wandb(cfg) else None
     if wandb_id is not None:  # known from the start: an interrupted record names its run too
         record.run_id = wandb_id[0]
-    # Loggers first: a W&B run starts in the background while the data and model are built.
-    loggers = build_loggers(cfg, wandb_id=wandb_id)  # a CSV logger appends to earlier rows
     # A classical baseline (model.estimator: TF-IDF + LR, majority) is fitted by scikit-learn
     # instead of a Trainer, into the same record, predictions file and loggers.
     if cfg.model.get("estimator") is not None:
+        from bakeoff.models.classical import text_data
         from bakeoff.runs.classical import fit_and_test as build_fit_test
+
+        data = text_data(cfg)
     else:
-        build_fit_test = _build_fit_test
+        build_fit_test, data = _build_fit_test, build_data(cfg, None)
+    # The data's first read and all its checks come before any logger starts (no W&B run, no
+    # logs dir for a missing file) and before any weights load.
+    data.read()
+    # Then the loggers: a W&B run starts in the background while the model is built.
+    loggers = build_loggers(cfg, wandb_id=wandb_id)  # a CSV logger appends to earlier rows
     try:
-        build_fit_test(cfg, run_dir, record, loggers, ckpt_path)
+        build_fit_test(cfg, run_dir, record, loggers, ckpt_path, data)
     finally:
         finish_wandb(loggers)
 
@@ -91,7 +97,12 @@ def _uses_wandb(cfg: DictConfig) -> bool:
 
 
 def _build_fit_test(
-    cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path: str | None
+    cfg: DictConfig,
+    run_dir: Path,
+    record: Record,
+    loggers: list,
+    ckpt_path: str | None,
+    datamodule,
 ) -> None:
     from bakeoff.callbacks.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
     from bakeoff.models.finetune import FreezeSchedule
@@ -99,8 +110,6 @@ def _build_fit_test(
     from bakeoff.runs.resume import StopOnSignal, interruption
     from bakeoff.utils.build import build as instantiate
 
-    datamodule = build_data(cfg, None)
-    datamodule.read()  # the data's first read and all its checks, before any weights load
     backbone = instantiate(cfg.model.backbone)
     datamodule.preprocessing = backbone.preprocessing()
     datamodule.setup("fit")
@@ -116,7 +125,8 @@ def _build_fit_test(
     spawned = SpawnedFitState(str(run_dir / ".fit_state.json"), meter)
     stopper = StopOnSignal()
     callbacks += [FreezeSchedule(), meter, spawned, stopper]
-    trainer = build_trainer(cfg, run_dir, loggers, callbacks)
+    n_train = datamodule.sizes().get("n_train")
+    trainer = build_trainer(cfg, run_dir, loggers, callbacks, n_train=n_train)
     for lg in loggers:
         lg.log_hyperparams(record.config)
     tic = time.perf_counter()
