@@ -14,15 +14,8 @@ import yaml
 
 from bakeoff.results.collect import Job
 from bakeoff.results.comparison import main as compare_main
-from bakeoff.results.reference import (
-    OUTSIDE,
-    REFERENCE_DIR,
-    WITHIN,
-    ReferenceError,
-    apply_map,
-    compare_reference,
-    load_reference,
-)
+from bakeoff.results.reference import REFERENCE_DIR, ReferenceError, apply_map, load_reference
+from bakeoff.results.reference_match import OUTSIDE, WITHIN, compare_reference
 from tests.conftest import CONF
 
 REFERENCE_FILES = sorted(REFERENCE_DIR.glob("*.yaml"))

@@ -173,6 +173,12 @@ class MonitorConfig:
 
 
 @dataclass
+class BudgetConfig:
+    # train at most this many epochs of the trainer.max_epochs horizon, then pause (null: all)
+    epochs: int | None = None
+
+
+@dataclass
 class RunConfig:
     """What every entry point that runs a Trainer has: seed, trainer, loggers, paths."""
 
@@ -194,6 +200,7 @@ class TrainConfig(RunConfig):
     name: str | None = None  # fixed run / sweep dir (logs/runs/<name>, logs/multiruns/<name>/<n>)
     resume: bool = False  # skip completed jobs, resume the others from their last.ckpt
     dry_run: bool = False  # validate, build and measure (sizes, params, FLOPs); train nothing
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     task: Any = MISSING
     data: Any = MISSING
@@ -202,6 +209,14 @@ class TrainConfig(RunConfig):
     optim: OptimConfig = MISSING
     scheduler: SchedulerConfig = MISSING
     callbacks: Any = None
+
+
+@dataclass
+class RankConfig(TrainConfig):
+    """bakeoff-rank (conf/rank.yaml): a run's config per backbone, plus the ranking's options."""
+
+    task_name: str = "rank"
+    rank: Any = None
 
 
 @dataclass
@@ -228,6 +243,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="eval_schema", node=EvalConfig)
+    cs.store(name="rank_schema", node=RankConfig)
     cs.store(name="predict_schema", node=PredictConfig)
     cs.store(group="schema/data", name="text", node=TextDataConfig)
     cs.store(group="schema/data", name="image", node=ImageDataConfig)

@@ -211,6 +211,7 @@ def check_trainer(cfg: DictConfig) -> Problems:
             f"trainer.min_epochs: {min_epochs} is more than trainer.max_epochs={epochs} "
             "(lower it, or raise trainer.max_epochs)"
         )
+    problems += _int_at_least(cfg, "budget.epochs", 1, "a number of epochs to train", optional=True)
     problems += _int_at_least(cfg, "trainer.accumulate_grad_batches", 1, "a number of batches")
     problems += _int_at_least(cfg, "trainer.log_every_n_steps", 1, "a number of steps")
     every = trainer.check_val_every_n_epoch

@@ -305,11 +305,16 @@ class TaskData(L.LightningDataModule):
         dataset, collate = self.datasets[split], kwargs.pop("collate_fn", self.collate)
         if split in self.features:
             dataset, collate = self.features[split], self.features[split].collate
+        from bakeoff.data.samplers import EpochRandomSampler, loader_generator
+
+        if shuffle:  # an order drawn from the run's seed and the epoch: exact after a resume
+            kwargs["sampler"] = EpochRandomSampler(len(dataset), torch.initial_seed() % 2**31)
+
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
             num_workers=self.num_workers,
+            generator=loader_generator(),
             pin_memory=pin,
             persistent_workers=self.num_workers > 0,
             collate_fn=collate,

@@ -78,3 +78,15 @@ def check_word_labels(split: RawSplit) -> None:
                 f"{split.locate(i)}: {len(words)} words but {len(labels)} tags: "
                 "each word needs exactly one tag"
             )
+
+
+def carve(split: RawSplit, fraction: float, seed: int) -> tuple[RawSplit, RawSplit]:
+    """(the rest, a seeded random `fraction` of the examples), each in the original order."""
+    import numpy as np
+
+    n = len(split.labels)
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng(seed).permutation(n)[: max(1, round(fraction * n))]] = True
+    rest = split.subset(np.flatnonzero(~held))
+    rest.dropped = split.dropped  # the file's unusable rows, counted once
+    return rest, split.subset(np.flatnonzero(held))

@@ -5,105 +5,26 @@ Each source returns `{"train": RawSplit, "test": RawSplit, ["val": RawSplit], ["
 items are strings, (text, text_pair) tuples when `text_pair_column` is set (sentence-pair tasks
 such as GLUE MRPC), or lists of words (token tasks). Each split says which file it came from and
 where each example is in it (`RawSplit.path`, `lines`), for messages. Image sources live in
-`image.py`.
+`image.py`; reading a table file, in `tables.py`.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bakeoff.data.raw import RawSplit
+from bakeoff.data.raw import RawSplit, carve
+from bakeoff.data.tables import FileLines, is_blank, is_list, not_decodable, read_table
 from bakeoff.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# pandas (with pyarrow, ~0.5 s) is imported where a table is read, not with this module: a job
-# whose splits come from the read cache (bakeoff.data.read_cache) never needs it.
-
-# extension -> reader(pandas, path, encoding); Parquet stores its own encoding (UTF-8).
-READERS = {
-    ".csv": lambda pd, p, encoding="utf-8": pd.read_csv(p, encoding=encoding),
-    ".tsv": lambda pd, p, encoding="utf-8": pd.read_csv(p, sep="\t", encoding=encoding),
-    ".jsonl": lambda pd, p, encoding="utf-8": pd.read_json(p, lines=True, encoding=encoding),
-    ".json": lambda pd, p, encoding="utf-8": pd.read_json(p, encoding=encoding),
-    ".parquet": lambda pd, p, encoding="utf-8": pd.read_parquet(p),
-}
-
-
-def not_decodable(key: str, path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
-    where = f"{key}: {path} is not valid {encoding} text (byte {err.object[err.start]:#04x} at "
-    if not key.startswith("data.source."):  # bakeoff-predict's input: no encoding option
-        return DataError(f"{where}offset {err.start}): save the file as UTF-8")
-    return DataError(
-        f"{where}offset {err.start}): set data.source.encoding to the file's encoding, e.g. "
-        "data.source.encoding=latin-1 (or cp1252, utf-16), or save the file as UTF-8"
-    )
-
-
-def read_table(path: Path, key: str, encoding: str = "utf-8") -> pd.DataFrame:
-    """The table at `path` (format by extension); every way a file can be unusable is one
-    DataError naming the file, the config key that named it and the fix."""
-    import codecs
-
-    import pandas as pd
-
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"{key}: cannot read '{path.name}': use one of {', '.join(READERS)}")
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise DataError(
-            f"data.source.encoding='{encoding}' is not a known text encoding "
-            "(e.g. utf-8, latin-1, cp1252, utf-16)"
-        ) from None
-    if path.stat().st_size == 0:
-        raise DataError(f"{key}: {path} is empty (0 bytes): give a file with a header and rows")
-    try:
-        df = reader(pd, path, encoding)
-    except UnicodeDecodeError as err:
-        raise not_decodable(key, path, encoding, err) from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{key}: {path} holds no table (only blank lines)") from None
-    except PermissionError:
-        raise DataError(f"{key}: cannot read {path}: permission denied") from None
-    except (ValueError, OSError, pd.errors.ParserError) as err:  # malformed CSV/JSON/Parquet
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(
-            f"{key}: cannot parse {path} as {path.suffix.lower()[1:].upper()}: {first}"
-        ) from None
-    if len(df) == 0:
-        raise DataError(
-            f"{key}: {path} has no rows"
-            + (f" (only the header: {', '.join(map(str, df.columns))})" if len(df.columns) else "")
-        )
-    return df
-
-
-def _is_list(value) -> bool:
-    return isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and hasattr(value, "ndim"))
-
-
 # Numeric targets whose raw scale is a poor regression target (counts with a long tail).
 LABEL_TRANSFORMS = {"log1p": math.log1p}
-
-
-def carve(split: RawSplit, fraction: float, seed: int) -> tuple[RawSplit, RawSplit]:
-    """(the rest, a seeded random `fraction` of the examples), each in the original order."""
-    import numpy as np
-
-    n = len(split.labels)
-    held = np.zeros(n, dtype=bool)
-    held[np.random.default_rng(seed).permutation(n)[: max(1, round(fraction * n))]] = True
-    rest = split.subset(np.flatnonzero(~held))
-    rest.dropped = split.dropped  # the file's unusable rows, counted once
-    return rest, split.subset(np.flatnonzero(held))
 
 
 class TableSource:
@@ -217,7 +138,7 @@ class TableSource:
         df, dropped = self._drop_bad_rows(df, where, checked["label_column"])
         rows = df.index.tolist() if isinstance(df.index, pd.RangeIndex) else None
         texts = [
-            [str(w) for w in t] if _is_list(t) else str(t) for t in df[self.text_column].tolist()
+            [str(w) for w in t] if is_list(t) else str(t) for t in df[self.text_column].tolist()
         ]
         if self.text_pair_column is not None:
             pairs = df[self.text_pair_column].fillna("").astype(str).tolist()
@@ -243,7 +164,7 @@ class TableSource:
         import pandas as pd
 
         no_label = df[label_columns].isna().any(axis=1)
-        empty_text = ~no_label & df[self.text_column].map(_is_blank)
+        empty_text = ~no_label & df[self.text_column].map(is_blank)
         if not (no_label.any() or empty_text.any()):
             return df, {}
         dropped = {}
@@ -259,49 +180,6 @@ class TableSource:
                     else [f"row {i}" for i in positions]
                 )
         return df[~(no_label | empty_text)], dropped
-
-
-def _is_blank(value) -> bool:
-    """A text that says nothing: missing, NaN, or only whitespace; an empty list of words."""
-    if _is_list(value):
-        return len(value) == 0
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-class FileLines(Sequence):
-    """The 1-based line where each kept row's record starts in a CSV/TSV/JSONL file.
-
-    Found by reading the file again on first use only (error messages are the only users), with
-    the csv module for CSV/TSV, so quoted cells that span lines are counted right.
-    """
-
-    def __init__(self, path: Path, rows: Sequence[int], encoding: str = "utf-8") -> None:
-        self.path, self.rows, self.encoding = path, list(rows), encoding
-        self._starts: list[int] | None = None
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if self._starts is None:
-            self._starts = record_lines(self.path, self.encoding)
-        return self._starts[self.rows[i]]
-
-
-def record_lines(path: Path, encoding: str = "utf-8") -> list[int]:
-    """The line each data record of a table file starts on (blank lines skipped, as pandas does)."""
-    with path.open(newline="", encoding=encoding, errors="replace") as f:
-        if path.suffix.lower() == ".jsonl":
-            return [n for n, line in enumerate(f, 1) if line.strip()]
-        reader = csv.reader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-        starts, end = [], 0
-        for record in reader:
-            if record:
-                starts.append(end + 1)
-            end = reader.line_num
-        return starts[1:]  # the header is not a record
 
 
 class RDatasetsSource(TableSource):

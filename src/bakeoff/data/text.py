@@ -16,7 +16,6 @@ from torch.utils.data import (
     BatchSampler,
     DataLoader,
     Dataset,
-    RandomSampler,
     Sampler,
     get_worker_info,
 )
@@ -71,8 +70,11 @@ class LengthGroupedBatchSampler(BatchSampler):
         self.epoch = 0
 
     def __iter__(self):
-        rng = np.random.default_rng(self.seed + self.epoch)
-        self.epoch += 1
+        # The sampler's epoch where it has one (Lightning sets it before each epoch): the same
+        # batches in a resumed run as in the uninterrupted one.
+        epoch = getattr(self.sampler, "epoch", self.epoch)
+        rng = np.random.default_rng(self.seed + epoch)
+        self.epoch = epoch + 1
         order = np.fromiter(iter(self.sampler), dtype=np.int64)
         batches = []
         for start in range(0, len(order), self.bucket):
@@ -95,8 +97,9 @@ class LengthGroupedBatchSampler(BatchSampler):
 
 def length_grouped_batches(lengths, batch_size: int, seed: int) -> LengthGroupedBatchSampler:
     """The length-grouped batch sampler over a whole split, shuffled with `seed`."""
-    generator = torch.Generator().manual_seed(seed)
-    order = RandomSampler(range(len(lengths)), generator=generator)
+    from bakeoff.data.samplers import EpochRandomSampler
+
+    order = EpochRandomSampler(len(lengths), seed)
     return LengthGroupedBatchSampler(order, batch_size, lengths=lengths, seed=seed)
 
 

@@ -81,7 +81,8 @@ class FinetuneInfo:
 
 @dataclass
 class Record:
-    status: str = "failed"  # "completed" | "failed" | "interrupted"
+    # "completed" | "failed" | "interrupted" | "paused" (budget.epochs spent; resume=true goes on)
+    status: str = "failed"
     error: str | None = None
     traceback: str | None = None
     run_id: str | None = None
@@ -90,6 +91,7 @@ class Record:
     seed: int | None = None
     fold: int | None = None
     overrides: list[str] = field(default_factory=list)
+    epochs_trained: int | None = None  # epochs of trainer.max_epochs done (a paused run: so far)
     model: ModelInfo = field(default_factory=ModelInfo)
     data: DataInfo = field(default_factory=DataInfo)
     monitor: MonitorInfo = field(default_factory=MonitorInfo)
@@ -109,7 +111,7 @@ class Record:
 
 # A comparison's flat per-job columns: the record's scalar fields, named by their field name,
 # except where the bare name would be ambiguous in a table.
-_TOP_LEVEL = ("run_id", "name", "group", "seed", "fold")
+_TOP_LEVEL = ("run_id", "name", "group", "seed", "fold", "epochs_trained")
 _SECTIONS = ("model", "data", "monitor", "timing", "resources")
 _RENAMED = {
     "model.name": "model",

@@ -40,16 +40,14 @@ from bakeoff.results.collect import (
 )
 from bakeoff.results.outputs import fingerprint, publish, stage
 from bakeoff.results.pivot import pivot_markdown, pivot_table
-from bakeoff.results.reference import (
+from bakeoff.results.reference import apply_map, load_reference
+from bakeoff.results.reference_match import (
     TOLERANCE_POINTS,
     TOLERANCE_STD,
     ReferenceComparison,
-    apply_map,
     compare_reference,
-    load_reference,
-    reference_markdown,
-    write_reference,
 )
+from bakeoff.results.reference_render import reference_markdown, write_reference
 from bakeoff.results.report import write_report
 from bakeoff.results.significance import ALPHA, add_significance, significance
 from bakeoff.results.tables import (

@@ -73,7 +73,8 @@ def recorded(
             check(cfg)
         record.config = resolved(cfg)
         body(cfg, run_dir, record)
-        record.status = "completed"
+        if record.status != "paused":  # paused: its budget.epochs spent (callbacks.budget)
+            record.status = "completed"
     except KeyboardInterrupt:
         record.status, record.error = "interrupted", "KeyboardInterrupt"
         raise

@@ -9,7 +9,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from bakeoff.data.image import IMAGE_EXTENSIONS
-from bakeoff.data.sources import READERS, read_table
+from bakeoff.data.tables import READERS, read_table
 from bakeoff.errors import DataError
 
 TEXT_LINES = ".txt"  # one example per line (a token task: one sentence per line)

@@ -120,8 +120,8 @@ def interruption(err: BaseException, stopper: StopOnSignal) -> RunInterrupted | 
     return None
 
 
-def completed_record(run_dir: Path) -> dict[str, Any] | None:
-    """The job's record if it already completed (resume=true then skips it)."""
+def completed_record(run_dir: Path, status: str = "completed") -> dict[str, Any] | None:
+    """The job's record if it already completed (resume=true then skips it), or has `status`."""
     from bakeoff.record.store import RECORD_NAME, read_record
 
     if not (run_dir / RECORD_NAME).is_file():
@@ -130,7 +130,7 @@ def completed_record(run_dir: Path) -> dict[str, Any] | None:
         record = read_record(run_dir)
     except ValueError:
         return None
-    return record if record.get("status") == "completed" else None
+    return record if record.get("status") == status else None
 
 
 def resume_checkpoint(run_dir: Path) -> str | None:

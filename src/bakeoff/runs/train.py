@@ -40,6 +40,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
             return done
+        from bakeoff.callbacks.budget import paused_within
+
+        paused = completed_record(Path(cfg.paths.output_dir), status="paused")
+        if paused_within(paused, cfg):
+            log.info("resume: %s has trained its budget.epochs already", cfg.paths.output_dir)
+            return paused
     from bakeoff.checks.validate import validate_config
 
     return recorded(cfg, _fit_and_test, check=validate_config)  # the config checked first
@@ -104,6 +110,8 @@ def _build_fit_test(
     ckpt_path: str | None,
     datamodule,
 ) -> None:
+    from bakeoff.callbacks.budget import TrainingBudget, budget_epochs
+    from bakeoff.callbacks.exact_resume import ExactResume
     from bakeoff.callbacks.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
     from bakeoff.models.finetune import FreezeSchedule
     from bakeoff.models.module import TaskModule
@@ -124,7 +132,8 @@ def _build_fit_test(
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     spawned = SpawnedFitState(str(run_dir / ".fit_state.json"), meter)
     stopper = StopOnSignal()
-    callbacks += [FreezeSchedule(), meter, spawned, stopper]
+    budget = TrainingBudget(budget_epochs(cfg))
+    callbacks += [FreezeSchedule(), meter, spawned, stopper, budget, ExactResume()]
     n_train = datamodule.sizes().get("n_train")
     trainer = build_trainer(cfg, run_dir, loggers, callbacks, n_train=n_train)
     for lg in loggers:
@@ -143,7 +152,9 @@ def _build_fit_test(
         spawned.restore(module, datamodule)
     _record_fit(record, trainer, module, meter, datamodule, tic)
     record.data.padded_token_fraction = datamodule.padded_fraction()
-    if cfg.test:
+    if budget.paused:  # tested once the run reaches its end (resume=true), not now
+        record.status = "paused"
+    elif cfg.test:
         test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
     close_loggers(trainer, loggers, record)
 
@@ -151,6 +162,7 @@ def _build_fit_test(
 def _record_fit(record: Record, trainer, module, meter, datamodule, tic: float) -> None:
     """History, best epoch and checkpoint, timing: after fit, or after an interrupted fit."""
     record.timing.fit_s = round(time.perf_counter() - tic, 3)
+    record.epochs_trained = trainer.current_epoch
     record.timing.startup_s = meter.startup_s
     if meter.train_s > 0:  # rank 0's samples; every rank trains an equal shard at once
         rate = meter.train_samples / meter.train_s
