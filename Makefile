@@ -33,9 +33,11 @@ test: install  ## the test suite (slow tests included)
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-lint: install
+lint: install  ## ruff, the import layers (docs/architecture.md) and the type checker
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -1,16 +1,13 @@
-"""Shared fixtures: in-process Hydra compose (no subprocess start-up cost), offline settings."""
+"""Shared fixtures and offline settings; the helpers themselves live in `tests/helpers/`."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+# The helpers assert too: their failures get pytest's detailed messages.
+pytest.register_assert_rewrite("tests.helpers")
 
 # Nothing here may reach a hub: fail fast instead of retrying a network that is not there.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,50 +16,31 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.pop("WANDB_API_KEY", None)
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-# The small test runs: tiny models, a few batches.
-TINY = [
-    "model=tiny_bert",
-    "data.limit_train=64",
-    "data.limit_val=32",
-    "data.limit_test=48",
-    "data.batch_size=16",
-    "trainer.max_epochs=2",
-    "trainer.accelerator=cpu",
-    "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null",
-]
-
-# The command-line runs' (sweeps, searches, SLURM jobs) share of that: one epoch on small
-# splits of the default data, short sequences, no progress bar.
-ONE_SMALL_EPOCH = (
-    "trainer.max_epochs=1",
-    "data.limit_train=64",
-    "data.limit_val=32",
-    "data.limit_test=32",
-    "data.max_length=32",
-    "callbacks.progress_bar=null",
+from tests.helpers.runs import (  # noqa: E402  (after the environment; older imports use these names)
+    CONF,  # noqa: F401
+    ONE_SMALL_EPOCH,  # noqa: F401
+    ROOT,  # noqa: F401
+    TINY,
+    compose,
+    run_cli,  # noqa: F401
 )
-
-
-def compose(tmp_path: Path, *overrides: str, config_name: str = "train"):
-    """The config `python train.py <overrides>` would get, run dir under tmp_path."""
-    from bakeoff.app.compose import compose as compose_config
-
-    return compose_config(
-        overrides, config_name=config_name, root_dir=tmp_path, output_dir=tmp_path / "run"
-    )
 
 
 @pytest.fixture
 def tiny_cfg(tmp_path):
+    """compose(tmp_path, *TINY, *overrides): a tiny run's config, its run dir under tmp_path."""
+
     def make(*overrides: str):
         return compose(tmp_path, *TINY, *overrides)
 
     return make
 
 
-def run_cli(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
+@pytest.fixture
+def sweep(tmp_path):
+    """A sweep of run dirs written by hand (tests.helpers.comparisons.write_sweep): model=a best
+    on val, model=b best on test, c like a, d failed, e running. test_multirun has its own
+    `sweep`, made by the real CLI."""
+    from tests.helpers.comparisons import write_sweep
+
+    return write_sweep(tmp_path)

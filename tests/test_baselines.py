@@ -16,8 +16,8 @@ import torch
 
 from bakeoff.errors import ConfigError
 from bakeoff.runs.train import run
-from tests.conftest import CONF, ROOT, compose
-from tests.test_train_run import REQUIRED, check_schema
+from tests.helpers.records import REQUIRED, check_schema
+from tests.helpers.runs import CONF, ROOT, compose
 
 QUIET = ["logger=csv", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]
 # A classical run fills in what a fine-tuned one does, except what it has none of: a checkpoint,
@@ -88,12 +88,11 @@ def test_tfidf_lr_matches_a_direct_scikit_learn_fit_on_the_same_split(tfidf):
     from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
     from sklearn.pipeline import make_pipeline
 
-    from bakeoff.models.classical import text_data
+    from bakeoff.runs.assembly import build_run_parts
     from bakeoff.utils.build import build
 
     cfg, record = tfidf
-    data = text_data(cfg)
-    data.setup("fit")
+    data = build_run_parts(cfg, model=False).datamodule  # the baseline's own data, set up
     train, test = data.datasets["train"], data.datasets["test"]
     assert len(train) == record["data"]["n_train"] == 800
     direct = make_pipeline(
@@ -193,7 +192,7 @@ def test_pretraining_helps_sweeps_every_arm_and_each_composes(tmp_path):
 @pytest.mark.slow
 def test_a_text_sweep_ranks_baselines_beside_a_model_with_significance(tmp_path):
     """Acceptance 6: one sweep, one leaderboard with all three, p-values against the selected."""
-    from tests.test_multirun import leaderboard, multirun, records
+    from tests.helpers.sweeps import leaderboard, multirun, records
 
     proc, sweep = multirun(
         tmp_path,

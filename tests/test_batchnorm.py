@@ -24,7 +24,7 @@ VISION = [
 
 
 def bn_stats_after(tmp_path, strategy, *overrides):
-    from tests.conftest import compose
+    from tests.helpers.runs import compose
 
     out = tmp_path / f"{strategy}.pt"
     cfg = compose(
@@ -78,7 +78,7 @@ def test_train_bn_keeps_frozen_batchnorm_training(tmp_path, train_bn):
     the frozen BatchNorm layers still train (running statistics move; weights stay frozen)."""
     import json
 
-    from tests.conftest import compose
+    from tests.helpers.runs import compose
 
     out = tmp_path / "bn.json"
     run(

@@ -21,7 +21,7 @@ from bakeoff.bench.memory import run_measuring_rss
 from bakeoff.bench.model import MeanPoolClassifier, build_encoder, tiny_bert_config
 from bakeoff.bench.options import bench_command
 from bakeoff.bench.summary import paired, startup_ratios
-from tests.conftest import CONF
+from tests.helpers.runs import CONF
 
 
 def finite(x) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from bakeoff.runs.evaluate import evaluate
 from bakeoff.runs.train import run
-from tests.conftest import compose
+from tests.helpers.runs import compose
 
 
 def checkpoint_test_metrics(tmp_path: Path, ckpt: str) -> dict:

@@ -9,7 +9,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 from bakeoff.errors import DataError, ModelNotAvailableError
 from bakeoff.record.store import read_record
 from bakeoff.runs.train import run
-from tests.conftest import ROOT, compose, run_cli
+from tests.helpers.runs import ROOT, compose, run_cli
 
 
 def test_default_config_composes_with_the_documented_groups(tmp_path):

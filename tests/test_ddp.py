@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.helpers.runs import ROOT, run_cli
 
 
 @pytest.mark.slow

@@ -9,12 +9,12 @@ import pytest
 from bakeoff.record.store import read_record
 from bakeoff.runs.evaluate import evaluate
 from bakeoff.runs.train import run
-from tests.conftest import ROOT, compose, run_cli
+from tests.helpers.runs import ROOT, compose, run_cli
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.conftest import TINY
+    from tests.helpers.runs import TINY
 
     tmp = tmp_path_factory.mktemp("trained")
     record = run(compose(tmp, *TINY, "logger=csv", "trainer.max_epochs=1"))

@@ -18,20 +18,16 @@ from bakeoff.models.feature_cache import (
     why_not_cached,
 )
 from bakeoff.models.finetune import FreezeSchedule, FreezeUnfreeze, Full, Gradual, LinearProbe
-from bakeoff.models.module import TaskModule
-from bakeoff.runs.common import build_data
-from bakeoff.utils.build import build
+from bakeoff.runs.assembly import build_run_parts
 
 PROBE = ["finetune=linear_probe", "model.head_dropout=0.0", "logger=csv"]
 
 
 def probe_parts(cfg):
-    """Backbone, set-up DataModule and module of a config, as train.py builds them."""
+    """Set-up DataModule and module of a config, as train.py builds them."""
     L.seed_everything(cfg.seed)
-    backbone = build(cfg.model.backbone)
-    dm = build_data(cfg, backbone.preprocessing())
-    dm.setup("fit")
-    return dm, TaskModule.from_config(cfg, dm, backbone)
+    parts = build_run_parts(cfg)
+    return parts.datamodule, parts.module
 
 
 def head_grads(module, batch) -> dict[str, torch.Tensor]:

@@ -113,8 +113,7 @@ def test_strategy_policies_without_a_trainer():
     assert g.trainable(2, 5) == [False, False, True, True, True]
     assert g.trainable(4, 5) == [True] * 5
     assert Full("full", layer_decay=0.5).lr_scale(0, 3) == 0.25
-    with pytest.raises(ValueError, match="layer_decay"):
-        Full("full", layer_decay=0.0)
+    # its options are checked once, by the config check (test_config_checks: layer_decay_zero)
 
 
 def test_compile_happens_once_at_the_final_unfreeze(tiny_cfg, tmp_path):

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import ONE_SMALL_EPOCH, ROOT, run_cli
+from tests.helpers.runs import ONE_SMALL_EPOCH, ROOT, run_cli
 
 SEARCH = [
     "hparams_search=optuna",

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from bakeoff.utils.job_memory import SAMPLED, VMHWM, JobMemory
-from tests.conftest import ROOT, run_cli
-from tests.test_multirun import multirun, records
+from tests.helpers.runs import ROOT, run_cli
+from tests.helpers.sweeps import multirun, records
 
 ARGS = ["trainer.max_epochs=1", "data.limit_train=64", "data.limit_val=32", "data.limit_test=32"]
 ARGS += ["logger=csv", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]

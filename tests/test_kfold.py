@@ -20,7 +20,7 @@ from omegaconf import open_dict
 from bakeoff.data.splits import split_indices
 from bakeoff.errors import ConfigError
 from bakeoff.runs.train import run
-from tests.conftest import TINY, compose
+from tests.helpers.runs import TINY, compose
 
 K = 3
 FOLD_RUN = [*TINY, "trainer.max_epochs=1", "data.max_length=32", "logger=csv", f"data.folds={K}"]
@@ -75,7 +75,7 @@ def test_fold_out_of_range_or_without_folds_is_a_config_error():
 
 def test_datamodule_folds_on_amazon_reviews(tmp_path):
     """The DataModule a run builds: folds over the 4000 train reviews, test set untouched."""
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     datamodules, preprocessing = [], None

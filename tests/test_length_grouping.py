@@ -41,16 +41,16 @@ def test_distributed_shards_are_disjoint_and_equal_in_batches():
 
 
 def test_fixed_train_batches_are_served_in_order_and_counted(tiny_cfg):
-    from bakeoff.runs.common import build_data
-    from bakeoff.utils.build import build
+    import lightning as L
 
-    # fixed batches win over grouping too; workers would count tokens in their own copies
+    from bakeoff.runs.assembly import build_run_parts
+
+    # fixed batches win over grouping too; the tokens are counted as batches arrive in fit
     cfg = tiny_cfg("data.group_by_length=true", "data.num_workers=0")
-    dm = build_data(cfg, build(cfg.model.backbone).preprocessing())
-    dm.setup("fit")
+    parts = build_run_parts(cfg)
+    dm = parts.datamodule
     batches = [[5, 0, 17], [3], [29, 1, 8, 22], [5, 0, 17]]
     dm.fix_train_batches(np.asarray(b) for b in batches)
-    dm.tokens = {"real": 0, "padded": 0}
     ids = dm.datasets["train"].encodings["input_ids"]
     for _ in range(2):  # every epoch the same
         served = list(dm.train_dataloader())
@@ -61,9 +61,23 @@ def test_fixed_train_batches_are_served_in_order_and_counted(tiny_cfg):
                 ids[i] + [dm.pad_id] * (width - len(ids[i])) for i in idx
             ]
             assert batch["labels"].tolist() == [dm.datasets["train"].targets[i] for i in idx]
+    assert dm.tokens == {"real": 0, "padded": 0}  # read outside a fit: nothing trained on
+
+    # Two epochs of a real fit on the fixed batches: each training batch counted once.
+    trainer = L.Trainer(
+        max_epochs=2,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    trainer.fit(parts.module, datamodule=dm)
     real = 2 * sum(len(ids[i]) for b in batches for i in b)
     total = 2 * sum(max(len(ids[i]) for i in b) * len(b) for b in batches)
     assert dm.tokens == {"real": real, "padded": total - real}  # as the usual train loader counts
+    assert dm.padded_fraction() == (total - real) / total
 
     dm.fix_train_batches(None)  # back to bakeoff's own (here length-grouped) batches
     again = [i for b in dm.train_dataloader() for i in b["index"].tolist()]

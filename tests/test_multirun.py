@@ -8,7 +8,6 @@ Acceptance 6: the leaderboard is what the records say (edit a record, the table 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shutil
@@ -18,38 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, compose, run_cli
-from tests.wandb_files import offline_runs
+from tests.helpers.runs import compose
+from tests.helpers.sweeps import CHEAP, leaderboard, multirun, records
+from tests.helpers.wandb_files import offline_runs
 
 # The acceptance command's overrides, plus what only makes it cheaper (smaller val/test splits,
 # shorter sequences, no progress bar); the wandb logger is the default, named to be explicit.
 SWEEP = ["model=tiny_bert,tiny_roberta", "seed=1,2", "trainer.max_epochs=1", "data.limit_train=64"]
-CHEAP = [
-    "data.limit_val=32",
-    "data.limit_test=32",
-    "data.max_length=32",
-    "logger=wandb",
-    "trainer.enable_progress_bar=false",
-    "callbacks.progress_bar=null",
-]
-
-
-def multirun(tmp: Path, *overrides: str):
-    """`python train.py -m <overrides>` in `tmp` (so logs/ lands there); the one sweep dir."""
-    proc = run_cli(str(ROOT / "train.py"), "-m", *overrides, cwd=tmp)
-    sweeps = list((tmp / "logs" / "multiruns").iterdir())
-    assert len(sweeps) == 1, proc.stdout + proc.stderr
-    return proc, sweeps[0]
-
-
-def records(sweep: Path) -> dict[str, dict]:
-    """results.json of every job, by job number."""
-    return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/results.json")}
-
-
-def leaderboard(sweep: Path) -> dict[str, dict]:
-    with open(sweep / "comparison" / "leaderboard.csv") as f:
-        return {row["config"]: row for row in csv.DictReader(f)}
 
 
 @pytest.fixture(scope="module")

@@ -173,3 +173,10 @@ def test_against_a_leaderboard_csv_when_the_records_are_gone(tmp_path):
     # within one fine-tune setting (two backbones each): a target of its own
     assert t.loc[("finetune=full", "logme")]["tau_val"] == pytest.approx(-1.0)
     assert any("only 2 backbones" in line for line in result.lines)
+    # one ranked backbone (compare_text: one backbone, three strategies): nothing to score
+    alone = Ranking(
+        table[table["model"] == "a"], "logme", "acc", "d", "classification", ["logme"], 1.0, 1.0
+    )
+    result = against(alone, [tmp_path / "cmp"], top_k=2)
+    assert result.table.empty and "nothing to score" in result.markdown
+    assert any("1 ranked backbone(s): nothing to rank" in line for line in result.lines)

@@ -16,7 +16,7 @@ from bakeoff.results.collect import Job
 from bakeoff.results.comparison import main as compare_main
 from bakeoff.results.reference import REFERENCE_DIR, ReferenceError, apply_map, load_reference
 from bakeoff.results.reference_match import OUTSIDE, WITHIN, compare_reference
-from tests.conftest import CONF
+from tests.helpers.runs import CONF
 
 REFERENCE_FILES = sorted(REFERENCE_DIR.glob("*.yaml"))
 
@@ -271,7 +271,7 @@ def run_script(name: str, *args: str, timeout: int = 900):
     import os
     import subprocess
 
-    from tests.conftest import ROOT
+    from tests.helpers.runs import ROOT
 
     # The scripts run `${PYTHON:-python}`: this interpreter, also where no venv is activated (CI)
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHON": sys.executable}
@@ -305,6 +305,7 @@ def test_dry_run_prints_every_job_with_its_overrides_and_gpu_hours(name, jobs, s
 
 
 def test_dry_run_gpu_hours_follow_from_flops():
+    from bakeoff.errors import BakeoffError
     from bakeoff.results.reproduce import estimate_gpu_hours
 
     job = ["model=bert", "data=glue_rte", "trainer.max_epochs=3", "finetune=full"]
@@ -317,6 +318,11 @@ def test_dry_run_gpu_hours_follow_from_flops():
     assert estimate_gpu_hours(probe, steps, 100.0) == pytest.approx(
         2 * 4.1e9 * 3312 / 100e12 / 3600
     )
+    # the model facts come from the model config; one that states none is refused, not guessed
+    with pytest.raises(
+        BakeoffError, match=r"model=tfidf_lr: conf/model/tfidf_lr.yaml states no params"
+    ):
+        estimate_gpu_hours(["model=tfidf_lr", "data=glue_rte"], {}, 100.0)
 
 
 def _reference_rows(out: Path) -> list[dict]:
@@ -337,7 +343,7 @@ def _records(out: Path) -> dict[tuple[str, str], dict]:
 
 @pytest.mark.slow
 def test_glue_script_end_to_end_on_fixtures(tmp_path):
-    from tests.glue_fixtures import write_glue
+    from tests.helpers.glue import write_glue
 
     for subset in ("cola", "mrpc"):
         write_glue(subset, tmp_path / "glue")
@@ -368,7 +374,7 @@ def test_glue_script_end_to_end_on_fixtures(tmp_path):
 
 @pytest.mark.slow
 def test_conll_script_end_to_end_on_fixtures(tmp_path):
-    from tests.test_token_classification import write_conll2003_parquet
+    from tests.helpers.conll import write_conll2003_parquet
 
     sizes = {"train": 32, "validation": 16, "test": 16}
     write_conll2003_parquet(tmp_path / "conll2003", sizes)
@@ -447,7 +453,7 @@ def test_vision_script_end_to_end_on_fixtures(tmp_path):
 def test_vision_data_configs_fail_clearly_offline(tmp_path, monkeypatch, data, path):
     from bakeoff.errors import DataError
     from bakeoff.utils.build import build
-    from tests.conftest import compose
+    from tests.helpers.runs import compose
 
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     cfg = compose(tmp_path, f"data={data}", "model=mobilenetv2")

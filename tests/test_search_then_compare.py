@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ONE_SMALL_EPOCH, ROOT
+from tests.helpers.runs import ONE_SMALL_EPOCH, ROOT
 
 TINY = [
     "hydra.sweeper.n_trials=2",

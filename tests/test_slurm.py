@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ONE_SMALL_EPOCH, ROOT, run_cli
+from tests.helpers.runs import ONE_SMALL_EPOCH, ROOT, run_cli
 
 TINY = ("model=tiny_bert", *ONE_SMALL_EPOCH, "hydra.launcher.timeout_min=10")
 
@@ -142,7 +142,12 @@ def test_preempted_slurm_job_is_requeued_and_resumes_from_its_last_checkpoint(
     """USR2 (what submitit asks SLURM to send before the time limit, or a pre-emption by hand)
     stops the job at a step boundary with an `interrupted` record; submitit requeues it and the
     requeued job goes on from last.ckpt: same epoch and step counters, freeze state, W&B run."""
-    from tests.test_resume import SLOW_EPOCHS, assert_continued, interrupted_at_epoch_1, wait_for
+    from tests.helpers.interrupts import (
+        SLOW_EPOCHS,
+        assert_continued,
+        interrupted_at_epoch_1,
+        wait_for,
+    )
 
     sweep_dir = tmp_path / "sweep"
     run_dir = sweep_dir / "0"

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from bakeoff.results import stats
-from tests.glue_fixtures import glue_overrides
-from tests.test_multirun import CHEAP, leaderboard, multirun, records
-from tests.test_token_classification import sentences, write_conll
+from tests.helpers.conll import sentences, write_conll
+from tests.helpers.glue import glue_overrides
+from tests.helpers.sweeps import CHEAP, leaderboard, multirun, records
 
 SWEEP = ["model=tiny_bert,tiny_roberta", "seed=1,2", "trainer.max_epochs=1", "logger=csv"]
 

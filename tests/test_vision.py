@@ -308,7 +308,7 @@ def test_image_folder_source(tmp_path):
 
 @pytest.mark.parametrize("model", ["mobilenetv2", "efficientnet_lite0", "resnet50", "vit_b16"])
 def test_vision_configs_compose(tmp_path, model):
-    from tests.conftest import compose
+    from tests.helpers.runs import compose
 
     if not (Path(__file__).parents[1] / "conf" / "train.yaml").is_file():
         pytest.skip("conf/train.yaml not written yet")

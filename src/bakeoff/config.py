@@ -100,6 +100,11 @@ class ModelConfig:
     compile: bool = False
     # torch.compile keyword arguments, e.g. model.compile_options={mode: max-autotune}
     compile_options: Any = None
+    # Model-card facts the planning tools read before anything loads (the GPU-hour estimate of
+    # bakeoff.results.reproduce): parameters, and for an image model the multiply-adds per
+    # 224 px image in billions. null: not stated (the estimate then asks for it).
+    params: float | None = None
+    gmacs: float | None = None
 
 
 @dataclass

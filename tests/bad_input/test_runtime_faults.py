@@ -20,7 +20,7 @@ import torch
 from bakeoff.callbacks.nonfinite import NonFiniteLossError
 from bakeoff.errors import ConfigError, DataError, OutOfMemoryError, explain_out_of_memory
 from bakeoff.record.store import check_writable, read_record, write_record
-from tests.conftest import ROOT, TINY, compose, run_cli
+from tests.helpers.runs import ROOT, TINY, compose, run_cli
 
 
 def strict_json(path: Path):
@@ -137,11 +137,12 @@ def test_out_of_memory_in_a_run_is_recorded_with_the_remedies(tmp_path):
 
     cfg = compose(tmp_path, "model=tiny_bert", "logger=csv")
 
-    def body(cfg, run_dir, record):
+    @recorded()
+    def body(cfg, record):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     with pytest.raises(OutOfMemoryError, match="accumulate_grad_batches"):
-        recorded(cfg, body)
+        body(cfg)
     record = read_record(tmp_path / "run")
     assert record["status"] == "failed"
     assert record["error"].startswith("OutOfMemoryError: out of memory (CUDA out of memory.")
@@ -162,7 +163,7 @@ def test_unwritable_run_dir_fails_before_the_run_naming_the_path(tmp_path):
     cfg = compose(tmp_path, "model=tiny_bert", "logger=csv", f"paths.output_dir={run_dir}")
     started = []
     with pytest.raises(ConfigError, match="is a file, not a folder"):
-        recorded(cfg, lambda *args: started.append(args))
+        recorded()(lambda *args: started.append(args))(cfg)
     assert started == []  # failed before the run's body
     assert blocker.read_text() == "user data\n"
 

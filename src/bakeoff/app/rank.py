@@ -80,7 +80,8 @@ def compose_all(models: Sequence[str], overrides: Sequence[str]):
         )
     configs = []
     stamp_dir = None
-    for model in models or [None]:
+    candidates: list[str | None] = [*models] or [None]
+    for model in candidates:
         extra = [f"model={model}"] if model else []
         try:
             cfg = compose(

@@ -28,7 +28,7 @@ from bakeoff.bench.model import (
     linear_warmup,
 )
 from bakeoff.bench.options import for_workload, set_threads
-from bakeoff.bench.workloads import Workload, fixed_batches, pad_collate, prepare
+from bakeoff.bench.workloads import Workload, as_dataset, fixed_batches, pad_collate, prepare
 
 CONTENDERS = {
     "plain": "plain PyTorch loop",
@@ -81,7 +81,9 @@ def run_plain(w: Workload, opts, tmp: Path) -> dict:
     )
     collate = partial(pad_collate, pad_id=w.pad_id)
     pin = opts.device == "cuda"
-    loader = DataLoader(w.train, batch_sampler=w.batches, collate_fn=collate, pin_memory=pin)
+    loader = DataLoader(
+        as_dataset(w.train), batch_sampler=w.batches, collate_fn=collate, pin_memory=pin
+    )
     model.train()
     for batch in loader:
         batch = {k: v.to(opts.device, non_blocking=True) for k, v in batch.items()}
@@ -119,7 +121,7 @@ def lightning_clock(clock: StepClock):
 
 @measured
 def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
-    """bakeoff's own objects, wired as `bakeoff.runs.train._fit_and_test` wires them.
+    """bakeoff's own objects, wired as `bakeoff.runs.train.fit_and_test` wires them.
 
     Not `bakeoff.runs.train.run(cfg)`: that one would draw its own shuffle; here the DataModule's
     loader (its collate, workers, pinning) serves the same fixed batches as the other loops
@@ -130,15 +132,14 @@ def run_bakeoff(w: Workload, opts, tmp: Path, grouped: bool = False) -> dict:
 
     from bakeoff.callbacks.measure import RunMeter
     from bakeoff.models.finetune import FreezeSchedule
-    from bakeoff.models.module import TaskModule
+    from bakeoff.runs.assembly import build_run_parts
     from bakeoff.runs.common import build_loggers, build_trainer
     from bakeoff.utils.build import build
 
     cfg, dm = (w.cfg_grouped, w.dm_grouped) if grouped else (w.cfg, w.dm)
     clock = StepClock(opts.steps, sync_fn(opts.device))
     L.seed_everything(cfg.seed, workers=True)
-    backbone = build(cfg.model.backbone)
-    module = TaskModule.from_config(cfg, dm, backbone)
+    module = build_run_parts(cfg, datamodule=dm).module  # the model for the shared data
     dm.tokens = {"real": 0, "padded": 0}  # the padded-token count of this run only
     if not grouped:
         dm.fix_train_batches(w.batches)
@@ -206,7 +207,7 @@ def run_hf_trainer(w: Workload, opts, tmp: Path) -> dict:
     )
     trainer.train()
     tic = time.perf_counter()
-    trainer.evaluate(eval_dataset=w.test)
+    trainer.evaluate(eval_dataset=as_dataset(w.test))
     return result(
         clock,
         time.perf_counter() - tic,

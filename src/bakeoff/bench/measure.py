@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from bakeoff.bench.model import MeanPoolClassifier
 
 
 def sync_fn(device: str):
@@ -79,7 +83,7 @@ class PeakRss:
         return self.peak / 2**20
 
 
-def flop_spec(model: nn.Module) -> tuple[int, int, int, int]:
+def flop_spec(model: MeanPoolClassifier) -> tuple[int, int, int, int]:
     """(encoder Linear weights, layers, hidden size, head weights): what `train_flops` needs."""
     encoder = model.encoder
     linear = sum(m.weight.numel() for m in encoder.modules() if isinstance(m, nn.Linear))

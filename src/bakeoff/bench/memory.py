@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from bakeoff.bench.measure import autocast, padded_fraction
 from bakeoff.bench.model import LR, WEIGHT_DECAY, MeanPoolClassifier, build_encoder
 from bakeoff.bench.options import ROOT, bench_command, child_env, set_threads
-from bakeoff.bench.workloads import default_data, examples_of, pad_collate
+from bakeoff.bench.workloads import as_dataset, default_data, examples_of, pad_collate
 
 # Eval batches per split in the memory runs: eval goes longest first (in both), so the first
 # batches are the widest, where an eval pass peaks; the rest would only add minutes.
@@ -47,7 +47,7 @@ def memory_plain(opts) -> None:
     model = model.to(opts.device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, fused=True)
     collate = partial(pad_collate, pad_id=dm.pad_id)
-    for batch in DataLoader(train, batch_sampler=batches, collate_fn=collate):
+    for batch in DataLoader(as_dataset(train), batch_sampler=batches, collate_fn=collate):
         batch = {k: v.to(opts.device) for k, v in batch.items()}
         labels = batch.pop("labels")
         with autocast(opts):

@@ -6,7 +6,7 @@ head, with conf/optim/adamw.yaml's learning rate, weight decay and warm-up.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -31,8 +31,8 @@ def tiny_bert_config() -> dict[str, Any]:
     architecture bakeoff builds for model=tiny_bert, for the loops that do not read its config."""
     from omegaconf import OmegaConf
 
-    backbone = OmegaConf.load(CONF / "model" / "tiny_bert.yaml")["backbone"]
-    return OmegaConf.to_container(backbone["config_overrides"], resolve=True)
+    overrides = OmegaConf.select(OmegaConf.load(CONF / "model" / "tiny_bert.yaml"), "backbone")
+    return cast(dict[str, Any], OmegaConf.to_container(overrides["config_overrides"], resolve=True))
 
 
 def build_encoder(workload: str, seed: int) -> nn.Module:
@@ -45,7 +45,10 @@ def build_encoder(workload: str, seed: int) -> nn.Module:
     elif workload == "minilm":
         from bakeoff.models.packaged import hf_local_path
 
-        encoder = AutoModel.from_pretrained(hf_local_path(MINILM), dtype=torch.float32)
+        path = hf_local_path(MINILM)
+        if path is None:
+            raise SystemExit(f"minilm: the package with {MINILM}'s weights is not installed")
+        encoder = AutoModel.from_pretrained(path, dtype=torch.float32)
     else:
         raise SystemExit(f"unknown workload '{workload}': use minilm or tiny_bert")
     encoder.pooler = None  # bakeoff drops it too: it never gets gradients with mean pooling
@@ -59,7 +62,7 @@ class MeanPoolClassifier(nn.Module):
     expects of a model.
     """
 
-    def __init__(self, encoder: nn.Module, num_classes: int) -> None:
+    def __init__(self, encoder: Any, num_classes: int) -> None:  # a transformers model
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(DROPOUT)

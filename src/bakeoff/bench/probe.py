@@ -9,6 +9,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,7 +90,12 @@ def measure_probe(opts, tmp: Path) -> dict:
     tic = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, text=True)
     wall_s = time.perf_counter() - tic
-    out = {"forward_s": forward_s, "n_examples": n, "wall_s": wall_s, "epochs": PROBE_EPOCHS}
+    out: dict[str, Any] = {
+        "forward_s": forward_s,
+        "n_examples": n,
+        "wall_s": wall_s,
+        "epochs": PROBE_EPOCHS,
+    }
     try:
         record = json.loads((run_dir / "results.json").read_text())
         out |= {

@@ -19,7 +19,7 @@ from bakeoff.bench.model import (
     minilm_tokenizer,
 )
 from bakeoff.bench.options import ROOT, bench_command, child_env, for_workload, set_threads
-from bakeoff.bench.workloads import fixed_batches, pad_collate
+from bakeoff.bench.workloads import as_dataset, fixed_batches, pad_collate
 from bakeoff.utils.clock import process_age_s  # the clock of bakeoff's `timing.startup_s`
 
 BARE_IMPORT = (
@@ -52,7 +52,9 @@ def first_step_only(opts) -> None:
     # fused, as conf/optim/adamw.yaml (this process reads no config: it must start like a script)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, fused=True)
     batches = fixed_batches(len(train), opts.batch_size, 1, opts.seed)
-    loader = DataLoader(train, batch_sampler=batches, collate_fn=partial(pad_collate, pad_id=0))
+    loader = DataLoader(
+        as_dataset(train), batch_sampler=batches, collate_fn=partial(pad_collate, pad_id=0)
+    )
     for batch in loader:
         first_batch = process_age_s()
         batch = {k: v.to(opts.device) for k, v in batch.items()}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 
 
-def spread(xs: list[float]) -> dict[str, float]:
-    xs = [x for x in xs if x is not None and not math.isnan(x)]
-    if not xs:
+def spread(xs: Sequence[float | None]) -> dict[str, float]:
+    kept = [x for x in xs if x is not None and not math.isnan(x)]
+    if not kept:
         return {"median": math.nan, "min": math.nan, "max": math.nan}
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
+    return {"median": statistics.median(kept), "min": min(kept), "max": max(kept)}
 
 
 def paired(runs: list[dict], reference: list[dict], key: str) -> list[float]:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from bakeoff.app.compose import compose
 from bakeoff.bench.measure import flop_spec
 from bakeoff.bench.model import MeanPoolClassifier, build_encoder, minilm_tokenizer
+
+
+def as_dataset(rows: list[dict]) -> Dataset:
+    """A list of examples as the map-style Dataset it is (len and indexing), for DataLoader."""
+    return cast(Dataset, rows)
 
 
 def pad_collate(examples: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
@@ -93,14 +99,18 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
     from omegaconf import OmegaConf
 
     from bakeoff.models.backbones import TextPreprocessing
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_run_parts
 
     tokenizer = minilm_tokenizer()  # both workloads use the packaged MiniLM WordPiece tokenizer
     cfgs, dms = {}, {}
     for grouped in (False, True):
         cfgs[grouped] = compose(bakeoff_overrides(workload, opts, tmp / workload, grouped))
-        dms[grouped] = build_data(cfgs[grouped], TextPreprocessing(tokenizer))
-        dms[grouped].setup("fit")
+        # the data only: every contender trains on these tokenized splits (bakeoff's own model
+        # is built on this DataModule in run_bakeoff)
+        preprocessing = TextPreprocessing(tokenizer)
+        dms[grouped] = build_run_parts(
+            cfgs[grouped], model=False, preprocessing=preprocessing
+        ).datamodule
     dm = dms[False]
     train = examples_of(dm.datasets["train"])
     spec = flop_spec(MeanPoolClassifier(build_encoder(workload, opts.seed), dm.num_classes))
@@ -120,7 +130,7 @@ def prepare(workload: str, opts, tmp: Path) -> Workload:
         spec=spec,
         adamw={
             k: v
-            for k, v in OmegaConf.to_container(cfgs[False].optim.optimizer).items()
+            for k, v in cast(dict, OmegaConf.to_container(cfgs[False].optim.optimizer)).items()
             if not k.startswith("_")
         },
     )
@@ -130,9 +140,8 @@ def default_data(cache_dir: Path, output_dir: Path):
     """The default job's data (data=amazon_reviews: all reviews, max length 256), set up, its
     tokenized splits read from (or written to) the token cache in `cache_dir`."""
     from bakeoff.models.backbones import TextPreprocessing
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_run_parts
 
     cfg = compose(["logger=csv", f"data.cache_dir={cache_dir}", f"paths.output_dir={output_dir}"])
-    dm = build_data(cfg, TextPreprocessing(minilm_tokenizer()))
-    dm.setup("fit")
-    return cfg, dm
+    preprocessing = TextPreprocessing(minilm_tokenizer())
+    return cfg, build_run_parts(cfg, model=False, preprocessing=preprocessing).datamodule

@@ -19,7 +19,7 @@ The states are stored as tensors and plain lists: checkpoints load with `weights
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -27,7 +27,8 @@ import torch
 
 
 def collect() -> dict[str, Any]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
+    kind, keys, pos, has_gauss, cached = numpy_state
     version, internal, gauss_next = random.getstate()
     state = {
         "python": [version, list(internal), gauss_next],

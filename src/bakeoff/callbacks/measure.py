@@ -55,6 +55,7 @@ class RunMeter(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         now = time.perf_counter()
+        assert self._mark is not None  # set at every train epoch's start
         self.train_s += now - self._mark
         self._mark = now
         self.train_samples += int(batch["labels"].shape[0])

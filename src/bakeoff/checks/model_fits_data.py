@@ -4,7 +4,7 @@ config file, never its weights). Two of the checks `bakeoff.checks.validate` run
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -48,7 +48,7 @@ def models_of(modality: str) -> list[str]:
 
     names = []
     for path in sorted(Path(CONF_DIR, "model").glob("*.yaml")):
-        if model_modality(OmegaConf.load(path).get("backbone")) == modality:
+        if model_modality(OmegaConf.select(OmegaConf.load(path), "backbone")) == modality:
             names.append(path.stem)
     return names
 
@@ -108,7 +108,10 @@ def _hf_config(backbone: Any):
     from bakeoff.models.packaged import hf_local_path
 
     if backbone.get("random_init"):
-        overrides = OmegaConf.to_container(backbone.get("config_overrides") or {}, resolve=True)
+        overrides = cast(
+            dict[str, Any],
+            OmegaConf.to_container(backbone.get("config_overrides") or {}, resolve=True),
+        )
         model_type = overrides.pop("model_type", None)
         return AutoConfig.for_model(model_type, **overrides) if model_type else None
     name = backbone.name_or_path

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from bakeoff.checks.model_fits_data import check_max_length, check_modality, target_class
 from bakeoff.errors import BakeoffError, ConfigError
+from bakeoff.metric_info import lower_is_better
 from bakeoff.utils.overrides import overridden
 from bakeoff.utils.strings import did_you_mean
 
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 Problems = list[str]
 
-# Metrics where lower is better; every other metric a task logs is higher-is-better.
-LOWER_IS_BETTER = ("loss", "mse")
 # An LR above this is legal but is a typo far more often than a choice: warned, not refused
 # (a run that diverges on it stops at its first non-finite loss).
 SUSPICIOUS_LR = 10.0
@@ -104,7 +103,7 @@ def check_missing(cfg: DictConfig) -> Problems:
 def _missing_keys(node: DictConfig | ListConfig, prefix: str = "") -> list[str]:
     """Like `OmegaConf.missing_keys`, without resolving interpolations (which fail on the very
     values missing: data=hf names itself `${.source.path}`)."""
-    keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    keys: Iterable[Any] = node.keys() if isinstance(node, DictConfig) else range(len(node))
     missing = []
     for key in keys:
         full = f"{prefix}{key}"
@@ -127,7 +126,7 @@ def check_schema_keys(cfg: DictConfig, prefix: str = "") -> Problems:
     )
     where = prefix.rstrip(".") or "the run config"
     for key in cfg:
-        full = f"{prefix}{key}"
+        full = f"{prefix}{key!s}"
         if fields is not None and key not in fields:
             near = did_you_mean(str(key), fields)
             hint = f"did you mean {prefix}{near}?" if near else f"its keys: {', '.join(fields)}"
@@ -139,9 +138,9 @@ def check_schema_keys(cfg: DictConfig, prefix: str = "") -> Problems:
 
 def check_optim(cfg: DictConfig) -> Problems:
     problems = []
-    for key in ("optim.lr", "optim.head_lr"):
+    for key in ("optim.lr", "optim.head_lr", "finetune.head_lr"):
         lr = OmegaConf.select(cfg, key)
-        if lr is None and key == "optim.head_lr":  # null: the backbone's LR
+        if lr is None and key != "optim.lr":  # null: the backbone's LR, optim.head_lr
             continue
         if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
             problems.append(f"{key}: {lr} is not a learning rate (a finite number > 0, e.g. 5e-5)")
@@ -162,9 +161,10 @@ def check_optim(cfg: DictConfig) -> Problems:
 
 
 def check_data(cfg: DictConfig) -> Problems:
+    from bakeoff.data.base import batch_size_problems
+
     data = cfg.data
-    problems = _int_at_least(cfg, "data.batch_size", 1, "a batch size")
-    problems += _int_at_least(cfg, "data.eval_batch_size", 1, "a batch size")
+    problems = batch_size_problems(data.batch_size, data.eval_batch_size)
     problems += _int_at_least(cfg, "data.num_workers", 0, "a number of DataLoader workers")
     for split in ("train", "val", "test"):
         problems += _int_at_least(
@@ -340,7 +340,7 @@ def check_task_and_monitor(cfg: DictConfig) -> Problems:
     if mode not in ("min", "max"):
         problems.append(f"monitor.mode: '{mode}' is not a direction (choose from min, max)")
     elif metric in choices:
-        lower = metric.rsplit("/", 1)[-1] in LOWER_IS_BETTER
+        lower = lower_is_better(metric)
         if lower == (mode == "max"):
             right = "min" if lower else "max"
             better = "lower" if lower else "higher"

@@ -13,7 +13,7 @@ validated beside `val`; `val` is the one the monitored metric reads. The raw typ
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import lightning as L
@@ -54,6 +54,16 @@ class IndexedDataset(Dataset):
         return (self.transform(item) if self.transform else item), self.targets[j], i
 
 
+def batch_size_problems(batch_size: Any, eval_batch_size: Any) -> list[str]:
+    """The one check of the batch sizes: the constructor raises the first, the config check
+    (bakeoff.checks.validate) lists them all before anything loads."""
+    return [
+        f"data.{key}: {value!r} is not a batch size (an integer >= 1)"
+        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ]
+
+
 class TaskData(L.LightningDataModule):
     modality = ""  # "text" | "image" in subclasses: which backbones take its batches
 
@@ -80,9 +90,8 @@ class TaskData(L.LightningDataModule):
         super().__init__()
         if task is None:
             raise DataError(f"data '{name}' needs its task (bakeoff.tasks): none was given")
-        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.{key}: {value!r} is not a batch size (an integer >= 1)")
+        for problem in batch_size_problems(batch_size, eval_batch_size):
+            raise ConfigError(problem)
         if on_bad_rows not in BAD_ROW_POLICIES:
             raise ConfigError(
                 f"data.on_bad_rows='{on_bad_rows}' is not one of {', '.join(BAD_ROW_POLICIES)}"
@@ -99,15 +108,16 @@ class TaskData(L.LightningDataModule):
         self.limit_train, self.limit_val, self.limit_test = limit_train, limit_val, limit_test
         self.fixed_label_names = label_names  # a trained model's class order (eval, predict)
         self.label_names: list[str] = []
-        self.datasets: dict[str, Dataset] = {}
+        self.datasets: dict[str, Any] = {}  # the Dataset type make_dataset makes
         # A frozen backbone's pooled features per split: when set (models/feature_cache.py), the
         # loaders serve these in the same batches and order instead of the inputs.
-        self.features: dict[str, Dataset] = {}
+        self.features: dict[str, Any] = {}
         # Set by `fix_train_batches`: the train loader serves these index batches, in order.
         self.fixed_train_batches: list[list[int]] | None = None
 
     # -- subclasses ---------------------------------------------------------------------------
-    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Dataset:
+    def make_dataset(self, split: RawSplit, targets, indices, train: bool) -> Any:
+        """The split's Dataset (a subclass's own type: `datasets` holds what this returns)."""
         raise NotImplementedError
 
     def collate(self, samples: list) -> dict[str, torch.Tensor]:
@@ -168,8 +178,10 @@ class TaskData(L.LightningDataModule):
         self.raw = raw
         return raw
 
-    # Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere).
-    read_cache_dir: str | None = None
+    @property
+    def read_cache_dir(self) -> str | None:
+        """Where parsed splits and drawn train/val indices are kept between jobs (None: nowhere)."""
+        return None
 
     def _load_splits(self) -> dict[str, RawSplit]:
         from bakeoff.data.read_cache import load_splits
@@ -194,8 +206,8 @@ class TaskData(L.LightningDataModule):
                 )
             log.warning("%s: dropped %s; data.on_bad_rows=error makes this an error", where, what)
         if len(part.labels) == 0:
-            counts = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
-            reasons = f": every row was dropped ({counts})" if counts else ""
+            dropped = ", ".join(f"{n} {r}" for r, n in self.bad_rows.get(split, {}).items())
+            reasons = f": every row was dropped ({dropped})" if dropped else ""
             raise DataError(f"{where}: the {split} split has no usable rows{reasons}")
 
     def _targets(self, raw: dict[str, RawSplit]) -> dict[str, list]:
@@ -326,8 +338,8 @@ class TaskData(L.LightningDataModule):
 
         `batches` holds positions in the train split (`datasets["train"]`), one list per batch;
         None goes back to the usual shuffled (or length-grouped) batches. The batches are
-        collated as training batches always are (`_train_collate`: a text module counts their
-        real and padded tokens). A fixed batch order is what benchmarks need that compare
+        collated and counted as training batches always are (a text module counts their real and
+        padded tokens on arrival). A fixed batch order is what benchmarks need that compare
         training loops on identical batches (scripts/bench.py), and what reproducing another
         run's batch order needs. One process only: under DDP Lightning cannot shard a list of
         batches, and says so.
@@ -340,22 +352,15 @@ class TaskData(L.LightningDataModule):
         """The training batches, where they are not plain shuffled ones (None)."""
         return self.fixed_train_batches
 
-    def _train_collate(self) -> Callable[[list], dict[str, torch.Tensor]]:
-        """How training batches are collated (a subclass may count what it sees)."""
-        return self.collate
-
     def train_dataloader(self) -> DataLoader:
         batches = self._train_batches()
         if batches is None:
-            return self._loader(
-                "train", self.batch_size, shuffle=True, collate_fn=self._train_collate()
-            )
+            return self._loader("train", self.batch_size, shuffle=True)
         return self._loader(
             "train",
             batch_size=1,
             shuffle=False,
             batch_sampler=batches,
-            collate_fn=self._train_collate(),
         )
 
     def eval_loader(self, split: str) -> DataLoader:

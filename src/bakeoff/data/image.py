@@ -127,7 +127,7 @@ class ImageData(TaskData):
         pixels, targets, index = zip(*samples, strict=True)
         return {
             "pixel_values": torch.stack(pixels).float(),
-            "labels": self.task.collate_labels(list(targets), None),
+            **self.task.label_batch(list(targets), None),
             "index": torch.tensor(index, dtype=torch.long),
         }
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bakeoff.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # What `data.on_bad_rows` may say about rows without a label, with an empty text, or with an
 # image that cannot be decoded: drop them (counted, logged, recorded in results.json) or fail.
@@ -25,7 +28,9 @@ BAD_ROW_REASONS = {
 
 @dataclass
 class RawSplit:
-    items: Sequence[Any]  # texts, image paths, arrays ... whatever the subclass understands
+    items: (
+        Sequence[Any] | np.ndarray
+    )  # texts, image paths, arrays ... whatever the subclass understands
     labels: Sequence[Any]
     # Provenance, for error messages: the file (or data set) the examples came from, and per
     # example its 1-based line there (CSV/TSV/JSONL), or a list with one line per word (CoNLL
@@ -87,6 +92,6 @@ def carve(split: RawSplit, fraction: float, seed: int) -> tuple[RawSplit, RawSpl
     n = len(split.labels)
     held = np.zeros(n, dtype=bool)
     held[np.random.default_rng(seed).permutation(n)[: max(1, round(fraction * n))]] = True
-    rest = split.subset(np.flatnonzero(~held))
+    rest = split.subset(np.flatnonzero(~held).tolist())
     rest.dropped = split.dropped  # the file's unusable rows, counted once
-    return rest, split.subset(np.flatnonzero(held))
+    return rest, split.subset(np.flatnonzero(held).tolist())

@@ -53,7 +53,7 @@ def load_splits(source, cache_dir: str | Path | None) -> dict[str, RawSplit]:
     (`source.cache_identity()`, None: it cannot) and a cache dir is set."""
     identity_of = getattr(source, "cache_identity", None)
     identity = identity_of() if cache_dir and identity_of is not None else None
-    if identity is None:
+    if identity is None or not cache_dir:
         return source.load()
     path = cache_path(cache_dir, identity)
     if path.exists():

@@ -14,7 +14,7 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bakeoff.data.raw import RawSplit, carve
 from bakeoff.data.tables import FileLines, is_blank, is_list, not_decodable, read_table
@@ -110,6 +110,7 @@ class TableSource:
         return None
 
     def _transformed(self, labels: list, where: str) -> list[float]:
+        assert self.label_transform is not None  # called only when one is set
         transform = LABEL_TRANSFORMS[self.label_transform]
         try:
             return [transform(float(v)) for v in labels]
@@ -123,9 +124,9 @@ class TableSource:
         import pandas as pd
 
         label_columns = [self.label_column] if isinstance(self.label_column, str) else []
-        checked = {
+        checked: dict[str, list[str]] = {
             "text_column": [self.text_column],
-            "label_column": label_columns or self.label_column,
+            "label_column": label_columns or list(self.label_column),
             "text_pair_column": [self.text_pair_column] if self.text_pair_column else [],
         }
         for key, columns in checked.items():
@@ -137,7 +138,7 @@ class TableSource:
                 )
         df, dropped = self._drop_bad_rows(df, where, checked["label_column"])
         rows = df.index.tolist() if isinstance(df.index, pd.RangeIndex) else None
-        texts = [
+        texts: list[Any] = [
             [str(w) for w in t] if is_list(t) else str(t) for t in df[self.text_column].tolist()
         ]
         if self.text_pair_column is not None:

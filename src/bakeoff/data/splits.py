@@ -55,7 +55,11 @@ def split_indices(
     folder), so that a later job need not import scikit-learn (which brings pandas and pyarrow:
     with the read cache, ~0.5 s of a job's start-up) to draw the same split again.
     """
-    n = len(stratify) if n_train is None else n_train
+    if n_train is None:
+        assert stratify is not None, "n_train or stratify says how many examples there are"
+        n = len(stratify)
+    else:
+        n = n_train
     if folds is not None:
         if fold is None or not 0 <= fold < folds:
             raise ConfigError(
@@ -92,6 +96,7 @@ def _drawn(
     if folds is not None:
         kfold = StratifiedKFold if stratify is not None else KFold
         splitter = kfold(n_splits=folds, shuffle=True, random_state=split_seed)
+        assert fold is not None  # checked by split_indices
         train, val = list(splitter.split(pool, stratify))[fold]
         return train, val
     train, val = train_test_split(

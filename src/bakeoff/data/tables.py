@@ -104,7 +104,7 @@ class FileLines(Sequence):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if self._starts is None:
             self._starts = record_lines(self.path, self.encoding)
         return self._starts[self.rows[i]]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 import torch
@@ -17,7 +16,6 @@ from torch.utils.data import (
     DataLoader,
     Dataset,
     Sampler,
-    get_worker_info,
 )
 
 from bakeoff.data.base import TaskData
@@ -91,7 +89,7 @@ class LengthGroupedBatchSampler(BatchSampler):
 
     def __len__(self) -> int:
         # Chunks hold whole batches except the last, so bucketing adds no partial batch.
-        n = len(self.sampler)
+        n = len(self.sampler)  # type: ignore[arg-type]  # a list of indices or a Sampler: sized
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
@@ -118,7 +116,7 @@ class TextData(TaskData):
         self.max_length, self.group_by_length = max_length, group_by_length
         self.cache_dir = cache_dir  # tokenized splits on disk (None: tokenize every time)
         self.cached_splits = 0  # how many splits came from the cache (for results.json)
-        self.tokens = {"real": 0, "padded": 0}  # counted by collate: the padded-token fraction
+        self.tokens = {"real": 0, "padded": 0}  # `count_padding`: the padded-token fraction
 
     @property
     def read_cache_dir(self) -> str | None:
@@ -156,38 +154,33 @@ class TextData(TaskData):
             targets = [self.task.align(t, w) for t, w in zip(targets, enc["word_ids"], strict=True)]
         return TokenizedDataset(enc, targets)
 
-    def collate(self, samples: list, count: bool = False) -> dict[str, torch.Tensor]:
+    def collate(self, samples: list) -> dict[str, torch.Tensor]:
         width = max(len(enc["input_ids"]) for enc, _, _ in samples)
         batch: dict[str, torch.Tensor] = {}
         for key in samples[0][0]:
             fill = self.fill.get(key, 0)
             rows = [enc[key] + [fill] * (width - len(enc[key])) for enc, _, _ in samples]
             batch[key] = torch.tensor(rows, dtype=torch.long)
-        # Training batches only. A loader worker would count into its own copy of this module,
-        # lost with it: batches from workers are counted on arrival (on_before_batch_transfer).
-        if count and get_worker_info() is None:
-            real = sum(len(enc["input_ids"]) for enc, _, _ in samples)
-            self.tokens["real"] += real
-            self.tokens["padded"] += width * len(samples) - real
-        batch["labels"] = self.task.collate_labels([target for _, target, _ in samples], width)
+        batch |= self.task.label_batch([target for _, target, _ in samples], width)
         batch["index"] = torch.tensor([i for _, _, i in samples], dtype=torch.long)
         return batch
 
     def on_before_batch_transfer(self, batch, dataloader_idx: int):
-        """In the main process, before the batch moves to the device: count the real and padded
-        tokens of a training batch that a loader worker collated (the mask is on the CPU)."""
+        """In the main process, before the batch moves to the device: a training batch's tokens
+        are counted here, on arrival (a loader worker collates into its own copy of this module,
+        so counting there would be lost with it)."""
         trainer = self.trainer
-        if (
-            self.num_workers > 0
-            and trainer is not None
-            and trainer.training
-            and isinstance(batch, dict)
-            and "attention_mask" in batch
-        ):
+        if trainer is not None and trainer.training:
+            self.count_padding(batch)
+        return batch
+
+    def count_padding(self, batch) -> None:
+        """The one place the padded-token fraction is counted: real and padded tokens of a
+        collated training batch, from its attention mask (on the CPU)."""
+        if isinstance(batch, dict) and "attention_mask" in batch:
             real = int(batch["attention_mask"].sum())
             self.tokens["real"] += real
             self.tokens["padded"] += batch["attention_mask"].numel() - real
-        return batch
 
     def padded_fraction(self) -> float | None:
         total = self.tokens["real"] + self.tokens["padded"]
@@ -198,9 +191,6 @@ class TextData(TaskData):
         # metrics, and predictions carry their example index.
         order = np.argsort(-self.datasets[split].lengths, kind="stable").tolist()
         return self._loader(split, self.eval_batch_size, shuffle=False, sampler=order)
-
-    def _train_collate(self):
-        return partial(self.collate, count=True)  # the padded-token fraction of the run
 
     def _train_batches(self):
         batches = super()._train_batches()  # fixed batches, where set, come first

@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def tokenize(
     `words`: each text is a list of words (token tasks); the result then has `word_ids`.
     """
     key = cache_key(tokenizer, texts, second, max_length, words) if cache_dir else None
-    path = Path(cache_dir) / f"{key}.npz" if key else None
+    path = Path(cache_dir) / f"{key}.npz" if key and cache_dir else None
     if path is not None and path.exists():
         cached = _read(path)
         if cached is not None and all(len(v) == len(texts) for v in cached.values()):
@@ -109,7 +110,7 @@ def _read(path: Path) -> dict[str, list[list[int]]] | None:
 
 
 def _write(path: Path, enc: dict[str, list[list[int]]]) -> None:
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for k, rows in enc.items():
         arrays[f"{k}.flat"] = np.fromiter(
             (t for row in rows for t in row), dtype=np.int32, count=sum(map(len, rows))

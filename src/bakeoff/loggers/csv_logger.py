@@ -10,6 +10,7 @@ and a new column rewrites the file with the old rows kept.
 from __future__ import annotations
 
 import csv
+from typing import cast
 
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
@@ -42,4 +43,4 @@ class AppendingCSVLogger(CSVLogger):
         if self._experiment is None:
             self._fs.makedirs(self.root_dir, exist_ok=True)
             self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
-        return self._experiment
+        return cast(AppendingExperimentWriter, self._experiment)  # only made here

@@ -81,7 +81,9 @@ def run_identity() -> tuple[str, str | None, list[str]]:
     hc = HydraConfig.get()
     overrides = task_overrides()
     # `resume=true` continues a run: it is not part of its name (a resumed W&B run keeps its own).
-    name = ",".join(o for o in overrides if override_key(o) != "resume") or "default"
+    # Nor is a training budget (budget.epochs, a race's rungs): the run is the same.
+    name = ",".join(o for o in overrides if override_key(o) not in ("resume", "budget.epochs"))
+    name = name or "default"
     group = (
         os.path.basename(os.path.normpath(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else None
     )

@@ -15,6 +15,11 @@ from bakeoff.loggers.wandb import announce, console_settings
 log = logging.getLogger(__name__)
 
 
+def start_experiment(logger: WandbLogger) -> None:
+    """Read WandbLogger's own `experiment` (looked up now): it makes the run (wandb.init)."""
+    vars(WandbLogger)["experiment"].fget(logger)
+
+
 class BackgroundWandbLogger(WandbLogger):
     """WandbLogger whose run starts in a background thread once training is under way.
 
@@ -46,7 +51,7 @@ class BackgroundWandbLogger(WandbLogger):
         self._start_error: BaseException | None = None
         self._queued: list[tuple[Callable, tuple]] = []
         self._go = threading.Event()  # set: start the run now
-        if rank_zero_only.rank == 0:  # other ranks get Lightning's dummy experiment
+        if getattr(rank_zero_only, "rank", 0) == 0:  # other ranks get Lightning's dummy experiment
             self._starting = threading.Thread(
                 target=self._start_when_asked, name="wandb-init", daemon=True
             )
@@ -61,7 +66,7 @@ class BackgroundWandbLogger(WandbLogger):
 
         map_frozen_import_frames()  # wandb's import, with torch loaded: seconds without it
         try:
-            WandbLogger.experiment.fget(self)
+            start_experiment(self)
         except BaseException as err:  # re-raised by `started()` in the thread that asks
             if not self._online_failed(err):
                 self._start_error = err
@@ -77,7 +82,7 @@ class BackgroundWandbLogger(WandbLogger):
             self._wandb_init["mode"] = "offline"
             self._experiment = None
             try:
-                WandbLogger.experiment.fget(self)
+                start_experiment(self)
             except BaseException as offline_err:
                 self._start_error = offline_err
                 return

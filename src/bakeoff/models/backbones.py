@@ -26,8 +26,9 @@ OFFLINE_CHOICES = (
 
 @dataclass
 class TextPreprocessing:
+    """The backbone's tokenizer; how long a text may be is the data's (`data.max_length`)."""
+
     tokenizer: Any
-    max_length: int | None = None
 
 
 @dataclass

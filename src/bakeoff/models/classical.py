@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from omegaconf import DictConfig
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class SklearnTextClassifier:
     """A scikit-learn classifier over raw texts, its outputs in the run's class order."""
 
-    model = None  # the fitted scikit-learn estimator (a Pipeline or a classifier)
+    model: Any = None  # the fitted scikit-learn estimator (a Pipeline or a classifier)
 
     def make(self, seed: int):
         raise NotImplementedError
@@ -172,8 +173,9 @@ class RawTextData(TaskData):
         return self.datasets["val"].texts[:n]
 
 
-def text_data(cfg: DictConfig) -> RawTextData:
-    """The run's data config built as RawTextData; a clear error for data it cannot read."""
+def text_data(cfg: DictConfig, task) -> RawTextData:
+    """The run's data config built as RawTextData for the run's Task; a clear error for data it
+    cannot read."""
     from hydra.utils import get_class
     from omegaconf import OmegaConf
 
@@ -187,12 +189,11 @@ def text_data(cfg: DictConfig) -> RawTextData:
             f"model={model} is a text classifier; data={cfg.data.name} is not text data "
             f"({cfg.data._target_})"
         )
-    task = build(cfg.task)
     if not isinstance(task, Classification):
         raise ConfigError(
             f"model={model} does single-label classification; task={cfg.task.name} is another "
             "kind (use a fine-tuned backbone for it)"
         )
-    options = OmegaConf.to_container(cfg.data, resolve=True)
+    options = cast(dict[str, Any], OmegaConf.to_container(cfg.data, resolve=True))
     options["_target_"] = f"{RawTextData.__module__}.{RawTextData.__qualname__}"
     return build(options, task=task, model_name=model)

@@ -27,13 +27,16 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+
+if TYPE_CHECKING:
+    from bakeoff.models.module import TaskModule
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ def frozen_for_run(strategy, n_groups: int, max_epochs: int | None) -> bool:
     """Does no backbone group train in any epoch of the run? Strategies only ever unfreeze, so
     with no epoch limit the final state (`trainable` far in the future) decides."""
     unlimited = max_epochs is None or max_epochs < 0
-    epochs = [2**31] if unlimited else range(max(max_epochs, 1))
+    epochs = [2**31] if max_epochs is None or unlimited else range(max(max_epochs, 1))
     return not any(any(strategy.trainable(e, n_groups)) for e in epochs)
 
 
@@ -66,12 +69,12 @@ class FeatureDataset(Dataset):
         features, targets, index = zip(*samples, strict=True)
         return {
             "features": torch.stack(features),
-            "labels": self.task.collate_labels(list(targets), None),
+            **self.task.label_batch(list(targets), None),
             "index": torch.tensor(index, dtype=torch.long),
         }
 
 
-def split_targets(dataset: Dataset) -> list:
+def split_targets(dataset: Any) -> list:
     """A split's targets by position, read without loading its inputs (images are not decoded)."""
     indices = getattr(dataset, "indices", None)
     if indices is not None:  # IndexedDataset: a view of `targets` at `indices`
@@ -201,6 +204,7 @@ class FeatureCache(L.Callback):
         self.status: str | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        pl_module = cast("TaskModule", pl_module)
         # At setup, not at fit start: the optimizer's step count (estimated_stepping_batches)
         # already builds the train loader that fit then uses, before on_fit_start.
         if stage != "fit":
@@ -212,7 +216,7 @@ class FeatureCache(L.Callback):
         pl_module.train(pl_module.training)  # the backbone to eval mode
         # Lightning warns about modules in eval mode at the start of training: here, by design.
         warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
-        datamodule = trainer.datamodule
+        datamodule: Any = trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets it
         if hasattr(datamodule, "features"):
             datamodule.features = {}  # an earlier fit's features: its loaders serve inputs again
         reason = why_not_cached(pl_module, datamodule)
@@ -222,7 +226,7 @@ class FeatureCache(L.Callback):
         cache_dir = getattr(datamodule, "cache_dir", None)
         root = Path(cache_dir) / "features" if cache_dir else None
         digest = weights_digest(pl_module.backbone) if root else ""
-        backbone_config = pl_module.hparams.model.get("backbone")
+        backbone_config = pl_module.hparams["model"].get("backbone")
         precision = str(trainer.precision)
         read = computed = 0
         features = {}
@@ -232,7 +236,7 @@ class FeatureCache(L.Callback):
             n = len(dataset)
             inputs = inputs_digest(dataset) if root else None
             path = None
-            if inputs is not None:
+            if inputs is not None and root is not None:
                 path = root / f"{features_key(digest, backbone_config, precision, inputs)}.pt"
             values = read_features(path, n) if path is not None and path.exists() else None
             if values is None:

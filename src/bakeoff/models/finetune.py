@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING, cast
 
 import lightning as L
 from torch import nn
+
+if TYPE_CHECKING:
+    from bakeoff.models.module import TaskModule
 
 log = logging.getLogger(__name__)
 
 
 class FinetuneStrategy:
+    """Which backbone layer groups train at each epoch, and their LR scale. Its options are
+    checked once, by the config check (bakeoff.checks.validate.check_finetune), before a run builds it."""
+
     def __init__(
         self,
         name: str,
@@ -34,8 +41,6 @@ class FinetuneStrategy:
         cache_features: bool = True,
         head_lr: float | None = None,
     ) -> None:
-        if not 0.0 < layer_decay <= 1.0:
-            raise ValueError(f"finetune.layer_decay must be in (0, 1], got {layer_decay}")
         self.name = name
         self.unfreeze_at_epoch = unfreeze_at_epoch
         self.milestones = sorted(milestones or [])
@@ -75,9 +80,8 @@ class FreezeUnfreeze(FinetuneStrategy):
     """Head only until `unfreeze_at_epoch`, then the whole backbone (at `unfreeze_lr_factor` x LR)."""
 
     def __init__(self, name: str, unfreeze_at_epoch: int | None = None, **kwargs) -> None:
-        if unfreeze_at_epoch is None or unfreeze_at_epoch < 0:
-            raise ValueError("finetune.unfreeze_at_epoch must be a non-negative epoch number")
         super().__init__(name, unfreeze_at_epoch=unfreeze_at_epoch, **kwargs)
+        self.unfreeze_at_epoch: int = unfreeze_at_epoch
 
     def trainable(self, epoch: int, n: int) -> list[bool]:
         return [epoch >= self.unfreeze_at_epoch] * n
@@ -90,8 +94,6 @@ class Gradual(FinetuneStrategy):
     """
 
     def __init__(self, name: str, milestones: list[int] | None = None, **kwargs) -> None:
-        if not milestones:
-            raise ValueError("finetune.milestones must list at least one epoch for 'gradual'")
         super().__init__(name, milestones=milestones, **kwargs)
 
     def trainable(self, epoch: int, n: int) -> list[bool]:
@@ -128,6 +130,7 @@ class FreezeSchedule(L.Callback):
         self.state: list[bool] | None = None
 
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pl_module = cast("TaskModule", pl_module)
         groups = pl_module.backbone_groups
         wanted = pl_module.strategy.trainable(trainer.current_epoch, len(groups))
         if wanted == self.state:
@@ -149,10 +152,10 @@ class FreezeSchedule(L.Callback):
         )
         pl_module.trainable_history.append({"epoch": trainer.current_epoch, **counts})
         final = pl_module.strategy.trainable(2**31, len(groups))
-        if pl_module.hparams.model.get("compile") and wanted == final:
+        if pl_module.hparams["model"].get("compile") and wanted == final:
             # Compiled once the freeze state is final: each later requires_grad change would
             # recompile. In place, so parameter names (and checkpoints) stay the eager ones.
-            options = dict(pl_module.hparams.model.get("compile_options") or {})
+            options = dict(pl_module.hparams["model"].get("compile_options") or {})
             pl_module.backbone.compile(**options)
             pl_module.compiled_at_epoch = trainer.current_epoch
             log.info("backbone compiled with torch.compile(%s)", options or "")

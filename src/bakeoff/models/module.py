@@ -8,13 +8,15 @@ from the task object (`bakeoff.tasks`); this module has no per-kind branches. On
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
 from torch import Tensor
+from torchmetrics import Metric, MetricCollection
 
 from bakeoff.errors import ConfigError
+from bakeoff.models.backbones import Backbone
 from bakeoff.models.finetune import set_batchnorm_eval, set_batchnorm_train
 from bakeoff.models.schedules import lr_lambda
 from bakeoff.tasks.metrics import loss_meter
@@ -22,6 +24,8 @@ from bakeoff.utils.build import build as instantiate
 
 
 class TaskModule(L.LightningModule):
+    run_config: dict[str, Any] | None = None  # the resolved run config, saved in checkpoints
+
     def __init__(
         self,
         model: dict[str, Any],
@@ -31,13 +35,18 @@ class TaskModule(L.LightningModule):
         scheduler: dict[str, Any],
         label_names: list[str],
         val_sets: list[str] | None = None,
-        backbone: torch.nn.Module | None = None,
+        backbone: Backbone | None = None,
+        built_task: Any = None,
     ) -> None:
         super().__init__()
         # Plain config only: the checkpoint must load with weights_only=True and rebuild from it.
-        self.save_hyperparameters(ignore=["backbone"])
-        self.backbone = backbone if backbone is not None else instantiate(model["backbone"])
-        self.task = instantiate(task)
+        # A run hands over the backbone and the Task it built (bakeoff.runs.assembly); a checkpoint
+        # load builds them here, from that config.
+        self.save_hyperparameters(ignore=["backbone", "built_task"])
+        self.backbone: Backbone = (
+            backbone if backbone is not None else instantiate(model["backbone"])
+        )
+        self.task = built_task if built_task is not None else instantiate(task)
         self.head = self.task.build_head(
             self.backbone.feature_dim, label_names, model.get("head_dropout", 0.0)
         )
@@ -67,8 +76,8 @@ class TaskModule(L.LightningModule):
         self._test_batches: list[tuple[Tensor, dict[str, Tensor]]] = []
 
     @classmethod
-    def from_config(cls, cfg, datamodule, backbone: torch.nn.Module | None = None) -> TaskModule:
-        """The module a run config describes, for the labels of a set-up DataModule."""
+    def from_config(cls, cfg, datamodule, backbone: Backbone) -> TaskModule:
+        """The module a run config describes, for the labels and the Task of a set-up DataModule."""
         from omegaconf import OmegaConf
 
         def plain(node):
@@ -83,6 +92,7 @@ class TaskModule(L.LightningModule):
             label_names=datamodule.label_names,
             val_sets=datamodule.val_sets,
             backbone=backbone,
+            built_task=datamodule.task,
         )
 
     # -- forward ------------------------------------------------------------------------------
@@ -118,19 +128,19 @@ class TaskModule(L.LightningModule):
     # -- steps --------------------------------------------------------------------------------
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor]:
         outputs = self(batch)
-        targets = batch["labels"]
+        targets = self.task.targets(batch)
         loss = self.task.loss(outputs, targets)
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = cast(MetricCollection, self.metrics[f"{stage}_metrics"])
         metrics.update(*self.task.metric_inputs(outputs.detach(), targets))
-        n = targets.shape[0]
+        n = batch["labels"].shape[0]
         # The loss is averaged on device, weighted by batch size (examples), read once per epoch.
-        self.losses[f"{stage}_loss"].update(loss.detach(), weight=n)
+        cast(Metric, self.losses[f"{stage}_loss"]).update(loss.detach(), weight=n)
         if stage not in self._metrics_logged:
             # A logged Metric object is computed (and reset) by Lightning at epoch end from the
             # updates above; logging it once per epoch is enough, and each log call moves its
             # states (~1 ms per metric per step on CPU).
             self._metrics_logged.add(stage)
-            logged = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
+            logged: dict[str, Any] = {f"{stage}/loss": self.losses[f"{stage}_loss"]}
             logged |= {f"{stage}/{k}": m for k, m in metrics.items()}
             self.log_dict(logged, on_step=False, on_epoch=True, add_dataloader_idx=False)
         return loss, outputs
@@ -153,7 +163,7 @@ class TaskModule(L.LightningModule):
         _, outputs = self._shared_step(batch, "test")
         # Kept on the device: a copy to the host here would wait for the device at every step.
         # The task gathers them (to the CPU) once the loop is done, in on_test_epoch_end.
-        kept = {"index": batch["index"], "labels": batch["labels"]}
+        kept = {"index": batch["index"], **{k: batch[k] for k in self.task.label_keys}}
         self._test_batches.append((outputs.detach(), kept))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -190,13 +200,10 @@ class TaskModule(L.LightningModule):
     # -- optimisation -------------------------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:
         """One group per backbone layer group (x decay / no-decay) plus the head, all up front."""
-        optim = self.hparams.optim
-        for key in ("lr", "head_lr"):
-            if optim.get(key) is not None and not optim[key] > 0:
-                raise ConfigError(f"optim.{key} must be > 0, got {optim[key]}")
+        optim = self.hparams["optim"]  # its values checked by the checks layer (check_optim)
         n = len(self.backbone_groups)
         named = {id(p): name for name, p in self.named_parameters()}
-        groups = []
+        groups: list[dict[str, Any]] = []
 
         def add(params, lr: float, tag: str) -> None:
             # No weight decay on biases and norm weights (1-d tensors), as BERT/timm recipes do.
@@ -215,8 +222,6 @@ class TaskModule(L.LightningModule):
             add(params, optim["lr"] * self.strategy.lr_scale(i, n), f"backbone_{i}")
         head_lr = optim["head_lr"] if optim.get("head_lr") is not None else optim["lr"]
         if self.strategy.head_lr is not None:  # e.g. linear_probe's own, larger head LR
-            if not self.strategy.head_lr > 0:
-                raise ConfigError(f"finetune.head_lr must be > 0, got {self.strategy.head_lr}")
             head_lr = self.strategy.head_lr
         add(list(self.head.parameters()), head_lr, "head")
         assert sum(len(g["params"]) for g in groups) == len(named)  # every param in one group

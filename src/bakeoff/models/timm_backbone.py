@@ -55,6 +55,7 @@ class TimmBackbone(Backbone):
         if img_size is not None and cfg is not None and cfg.fixed_input_size:
             kwargs["img_size"] = img_size  # CNNs take any size; ViTs are built for one
 
+        self.model: Any  # a timm model (its group_matcher, set_grad_checkpointing, ...)
         loader = timm_packaged_loader(model_name) if pretrained else None
         if loader is not None or not pretrained:
             self.model = timm.create_model(model_name, pretrained=False, **kwargs)

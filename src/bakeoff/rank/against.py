@@ -60,8 +60,8 @@ def top_k_recall(score: Sequence[float], truth: Sequence[float], k: int) -> floa
 
 def regret(score: Sequence[float], truth: Sequence[float]) -> float:
     """Best truth minus the truth of the score's top-1 (≥ 0; higher is better for both)."""
-    truth = np.asarray(truth, dtype=float)
-    return float(truth.max() - truth[int(np.argmax(np.asarray(score)))])
+    values = np.asarray(truth, dtype=float)
+    return float(values.max() - values[int(np.argmax(np.asarray(score)))])
 
 
 # -- reading a comparison -----------------------------------------------------------------------
@@ -269,10 +269,11 @@ def against_markdown(table: pd.DataFrame, lines: Sequence[str], ranking: Ranking
         f"- {line.strip()}" if not line.startswith("  ") else f"  - {line.strip()}"
         for line in lines
     ]
-    out += [
-        "",
-        markdown_table(shown.fillna("—"), text_columns=("comparison", "target", "score", "top1")),
-    ]
+    if table.empty:
+        out += ["", "No target has 2 or more ranked backbones: nothing to score."]
+    else:
+        text = ("comparison", "target", "score", "top1")
+        out += ["", markdown_table(shown.fillna("—"), text_columns=text)]
     out += [
         "",
         "τ: Kendall's tau (scipy.stats.kendalltau) of the score against the mean val / test metric per "

@@ -111,22 +111,16 @@ def backbone_features(
         weights_digest,
         write_features,
     )
-    from bakeoff.models.module import TaskModule
-    from bakeoff.runs.common import build_data
-    from bakeoff.utils.build import build
+    from bakeoff.runs.assembly import build_run_parts
 
     cfg = deterministic_inputs(cfg)
     tic = time.perf_counter()
-    # In the order a run builds them (runs/train: seed, data read, backbone, preprocessing), so
-    # that a random-init backbone gets the weights a run of the same seed gets, and the
-    # features the cache key of that run's linear probe.
+    # Built as a run builds them (bakeoff.runs.assembly), after the same seed: a random-init
+    # backbone gets the weights a run of the same seed gets, and the features the cache key of
+    # that run's linear probe.
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = build_data(cfg, None)
-    datamodule.read()
-    backbone = build(cfg.model.backbone)
-    datamodule.preprocessing = backbone.preprocessing()
-    datamodule.setup("fit")
-    module = TaskModule.from_config(cfg, datamodule, backbone)
+    parts = build_run_parts(cfg)
+    datamodule, module, backbone = parts.datamodule, parts.module, parts.backbone
     module.eval()
     dev = pick_device(device)
     root = Path(cache_root) / "features" if cache_root else None
@@ -151,7 +145,7 @@ def backbone_features(
         inputs = inputs_digest(dataset) if root else None
         path = (
             root / f"{features_key(digest, backbone_config, precision, inputs)}.pt"
-            if inputs
+            if inputs and root is not None
             else None
         )
         first_path = first_path or path

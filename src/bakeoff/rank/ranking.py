@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
@@ -48,16 +48,21 @@ def rank_options(cfg: DictConfig, given: dict[str, Any] | None = None) -> dict[s
     if given is not None:
         opts = dict(given)
     elif "rank" in cfg:
-        opts = OmegaConf.to_container(cfg.rank, resolve=True)
+        opts = cast(dict[str, Any], OmegaConf.to_container(cfg.rank, resolve=True))
     else:
         from pathlib import Path
 
         from bakeoff.config import CONF_DIR
 
-        defaults = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "rank.yaml").rank)
+        defaults = cast(
+            dict[str, Any],
+            OmegaConf.to_container(
+                OmegaConf.select(OmegaConf.load(Path(CONF_DIR) / "rank.yaml"), "rank")
+            ),
+        )
         defaults.pop("output_dir", None)  # a screen writes no files
         merged = OmegaConf.merge(OmegaConf.to_container(cfg, resolve=False), {"rank": defaults})
-        opts = OmegaConf.to_container(merged.rank, resolve=True)
+        opts = cast(dict[str, Any], OmegaConf.to_container(merged.rank, resolve=True))
     scores = list(opts.get("scores") or SCORES)
     unknown = [s for s in scores if s not in SCORES]
     if unknown:

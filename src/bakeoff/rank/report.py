@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import pandas as pd
 
@@ -137,7 +137,7 @@ def log_wandb(r: Ranking, cfg, out: Path, files: list[Path]) -> str | None:
         group=f"rank-{out.name}",
         job_type="rank",
         tags=[str(t) for t in wb.get("tags") or []] or None,
-        mode=mode,
+        mode=cast(Literal["online", "offline", "disabled"], mode),
         reinit="finish_previous",
         config={"data": r.data, "task": r.task, "sort_by": r.sort_by, "scores": r.scores},
     )

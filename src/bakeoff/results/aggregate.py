@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from bakeoff import metric_info
 from bakeoff.errors import BakeoffError
 from bakeoff.results import stats
-from bakeoff.results.collect import KNOWN_METRICS
 
 # Cost columns averaged beside quality: column -> (header, how tables format it: "si" for 1.2M /
 # 3.4G, else the number of decimals).
@@ -23,8 +23,6 @@ COST: dict[str, tuple[str, str | int]] = {
     "train_samples_per_s": ("train samples/s", 1),
     "peak_rss_mb": ("peak RSS MB", 0),
 }
-# Metrics where lower is better, when no record says which way its monitor went.
-LOWER_IS_BETTER = ("loss", "mse")
 
 
 def _status_text(statuses: pd.Series, errors: pd.Series) -> str:
@@ -58,7 +56,7 @@ def selection_metric(runs: pd.DataFrame, metric: str | None, mode: str | None) -
         if len(monitored):
             metric = Counter(monitored).most_common(1)[0][0]
         else:
-            known = [f"val/{m}" for m in KNOWN_METRICS if f"val/{m}" in runs.columns]
+            known = [f"val/{m}" for m in metric_info.KNOWN_METRICS if f"val/{m}" in runs.columns]
             metric = known[0] if known else "val/acc"
     if mode:
         if mode not in ("max", "min"):
@@ -67,8 +65,7 @@ def selection_metric(runs: pd.DataFrame, metric: str | None, mode: str | None) -
     modes = runs.loc[runs["monitor_metric"] == metric, "monitor_mode"].dropna()
     if len(modes):
         return metric, Counter(modes).most_common(1)[0][0]
-    name = metric.split("/", 1)[1]
-    return metric, "min" if any(word in name for word in LOWER_IS_BETTER) else "max"
+    return metric, metric_info.mode(metric)  # no record says which way its monitor went
 
 
 def aggregate(runs: pd.DataFrame, metric_columns: Sequence[str]) -> pd.DataFrame:

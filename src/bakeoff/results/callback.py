@@ -28,7 +28,8 @@ log = logging.getLogger("bakeoff")
 
 
 def failed_jobs(sweep_dir: str | Path) -> list[tuple[str, str, str]]:
-    """(job dir relative to the sweep dir, job name, error) of every job that did not complete.
+    """(job dir relative to the sweep dir, job name, error) of every job that did not complete
+    (nor pause at its budget).
 
     A job dir is one with results.json or Hydra's .hydra/overrides.yaml: a job killed before it
     wrote its record counts as failed too.
@@ -48,7 +49,8 @@ def failed_jobs(sweep_dir: str | Path) -> list[tuple[str, str, str]]:
         except (OSError, ValueError) as err:
             out.append((rel, _hydra_name(job_dir), f"unreadable {RECORD_NAME}: {err}"))
             continue
-        if record.get("status") != "completed":
+        # paused: stopped at its training budget on purpose (a race's eliminated configuration)
+        if record.get("status") not in ("completed", "paused"):
             error = record.get("error") or record.get("status") or "unknown status"
             out.append((rel, record.get("name") or _hydra_name(job_dir), str(error)))
     return out

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from bakeoff.errors import BakeoffError
+from bakeoff.metric_info import KNOWN_METRICS
 from bakeoff.record.schema import flat_fields
 from bakeoff.record.store import RECORD_NAME
 from bakeoff.utils.overrides import override_key
@@ -24,28 +25,12 @@ HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 DEFAULT_PREDICTIONS = "test_predictions.csv"
 SPLITS = ("val", "test")
-# Column order of the metrics the tasks log (others follow, by name).
-KNOWN_METRICS = (
-    "acc",
-    "f1_macro",
-    "precision_macro",
-    "recall_macro",
-    "loss",
-    "mcc",
-    "f1",
-    "pearson",
-    "spearman",
-    "mse",
-    "precision",
-    "recall",
-    "f1_micro",
-    "map",
-)
 # Overrides that repeat a configuration (another seed or fold of it) rather than define one.
 REPEAT_KEYS = {"seed", "fold", "data.fold"}
 # Overrides that say where and how a job runs, not what it is: `resume=true` added to the command
 # that finishes an interrupted sweep must not split its jobs into two configurations.
-RUN_CONTROL_KEYS = {"resume", "name"}
+# A race's budget.epochs (bakeoff.race) likewise: a paused configuration is the same one.
+RUN_CONTROL_KEYS = {"resume", "name", "budget.epochs"}
 DEFAULT_CONFIG = "(default)"
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),

@@ -219,9 +219,16 @@ def compare(
         best=best,
         summary=_summary(table, runs, metric, mode, best, shared),
     )
+    from bakeoff.race.report import race_markdown, race_summary
+
+    race_lines, race_rows = race_summary(paths, jobs, labels, metric)  # a halving race's sweep
+    comparison.summary += race_lines
     final = Path(out_dir) if out_dir is not None else paths[0] / OUT_SUBDIR
     out = stage(final)  # written here, then moved into place whole (outputs.py)
     comparison.files = write_tables(comparison, out, formats, latex_caption)
+    if race_rows:
+        (out / "race.md").write_text(race_markdown(race_rows, metric))
+        comparison.files.append(out / "race.md")
     if references:
         loaded = apply_map([load_reference(r) for r in references], reference_map)
         comparison.reference = compare_reference(jobs, loaded, tolerance_points, tolerance_std)
@@ -315,11 +322,35 @@ def _parser() -> argparse.ArgumentParser:
         default=TOLERANCE_STD,
         help="... or within this many std of our seeds, when larger (default 2)",
     )
+    race = parser.add_argument_group("halving replay (docs/halving.md)")
+    race.add_argument(
+        "--replay-halving",
+        action="store_true",
+        help="replay a successive-halving race on a finished full sweep from its per-epoch "
+        "histories: its selection vs the sweep's, regret on val and test, epochs trained",
+    )
+    race.add_argument("--eta", type=int, default=3, help="the race's eta (default 3)")
+    race.add_argument("--min-epochs", type=int, default=1, help="rung 0's epochs (default 1)")
+    race.add_argument("--keep-min", type=int, default=1, help="fewest kept a rung (default 1)")
     return parser
+
+
+def _replay(args) -> int:
+    from bakeoff.race.replay import replay, replay_lines
+
+    try:
+        result = replay(args.dirs, args.eta, args.min_epochs, args.keep_min)
+    except BakeoffError as exc:
+        print(f"bakeoff-compare: error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(replay_lines(result, args.eta, args.min_epochs)))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.replay_halving:
+        return _replay(args)
     try:
         comparison = compare(
             args.dirs,

@@ -201,7 +201,12 @@ def _multilabel(frame: pd.DataFrame, metric: str) -> Resampled | None:
         return lambda w: _stat(w @ tp, w @ fp, w @ fn, stat).mean(1)
     if average == "micro":
         counts = _counts(frame)
-        return lambda w: _stat(*(w @ counts).T, stat)
+
+        def micro(w: np.ndarray) -> np.ndarray:
+            tp, fp, fn = (w @ counts).T
+            return _stat(tp, fp, fn, stat)
+
+        return micro
     return None
 
 

@@ -289,8 +289,8 @@ def learning_curves_figure(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
     ax.set_xlabel("epoch")
-    runs = max(len(r) for r in histories.values() if r)
-    ax.set_ylabel(f"{metric} (mean over seeds, n={runs})" if runs > 1 else metric)
+    n_runs = max(len(r) for r in histories.values() if r)
+    ax.set_ylabel(f"{metric} (mean over seeds, n={n_runs})" if n_runs > 1 else metric)
     ax.grid(alpha=0.3)
     _legend_outside(fig, ax, title="colour: backbone, marker: fine-tune")
     return fig

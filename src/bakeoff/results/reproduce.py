@@ -201,26 +201,10 @@ def sweeps(
 
 # --------------------------------------------------------------------------- GPU-hours
 
-# Forward FLOPs per sample. Text: 2 x parameters x tokens (a transformer's matmuls; embeddings
-# counted too, an upper bound), at data.max_length tokens (batches pad to their longest, so this
-# is an upper bound too). Vision: 2 x the multiply-adds at 224 px that timm lists per model.
-PARAMS = {  # model -> parameters (model cards)
-    "bert": 110e6,
-    "bert_cased": 108e6,
-    "roberta": 125e6,
-    "distilbert": 66e6,
-    "tiny_bert": 2.1e6,
-    "tiny_roberta": 2.1e6,
-    "minilm": 22.7e6,
-}
-VISION_GMACS = {  # model -> GMACs per 224 px image (timm model cards)
-    "resnet50": 4.1,
-    "vit_b16": 17.6,
-    "convnext_tiny": 4.5,
-    "efficientnet_b0": 0.4,
-    "mobilenetv2": 0.3,
-    "efficientnet_lite0": 0.4,
-}
+# Forward FLOPs per sample, from the model config's model-card facts (`params`, `gmacs`).
+# Text: 2 x parameters x tokens (a transformer's matmuls; embeddings counted too, an upper bound),
+# at data.max_length tokens (batches pad to their longest, so this is an upper bound too).
+# Vision: 2 x the multiply-adds at 224 px that timm lists per model.
 TRAIN_EXAMPLES = {  # data config -> train examples (HF dataset cards; 90% where we carve val)
     "glue_cola": 8551,
     "glue_sst2": 67349,
@@ -248,10 +232,16 @@ def estimate_gpu_hours(job: Sequence[str], defaults: dict[str, str], tflops: flo
     """FLOPs of one training job / assumed throughput (evaluation passes not counted)."""
     o = {**defaults, **_overrides(job)}
     model, data = o.get("model", ""), o.get("data", "")
-    if model in VISION_GMACS:
-        forward = 2 * VISION_GMACS[model] * 1e9
+    facts = model_facts(model)
+    if facts.get("gmacs") is not None:
+        forward = 2 * float(facts["gmacs"]) * 1e9
+    elif facts.get("params") is not None:
+        forward = 2 * float(facts["params"]) * int(o.get("data.max_length", 128))
     else:
-        forward = 2 * PARAMS.get(model, 110e6) * int(o.get("data.max_length", 128))
+        raise BakeoffError(
+            f"model={model}: conf/model/{model}.yaml states no params (its parameter count, "
+            "e.g. params: 110e6), which the GPU-hour estimate needs"
+        )
     examples = TRAIN_EXAMPLES.get(data, 10000)
     if o.get("finetune") == "linear_probe":
         # The frozen backbone's features are computed once per split and cached
@@ -263,6 +253,17 @@ def estimate_gpu_hours(job: Sequence[str], defaults: dict[str, str], tflops: flo
         samples = examples * int(o.get("trainer.max_epochs", 1) or 1)
     flops = forward * TRAIN_FACTOR * samples
     return flops / (tflops * 1e12) / 3600
+
+
+def model_facts(model: str) -> dict:
+    """The model config's own keys (`params`, `gmacs` ...), read without composing."""
+    import yaml
+
+    path = ROOT / "conf" / "model" / f"{model}.yaml"
+    if not path.is_file():
+        choices = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise BakeoffError(f"model={model}: no {path} (choose from {', '.join(choices)})")
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def _experiment_defaults(experiment: str) -> dict[str, str]:

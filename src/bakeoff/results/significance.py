@@ -199,6 +199,7 @@ def significance(
     if metric is not None:
         on_metric = _on_metric(metric.split("/", 1)[-1], best_files, other_files, common)
     if on_metric is not None:
+        assert metric is not None  # on_metric is computed for a metric only
         (p_bootstrap, delta), statistic = on_metric, "test/" + metric.split("/", 1)[-1]
         n_examples = len(common)
     else:

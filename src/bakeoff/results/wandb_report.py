@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from bakeoff.loggers.wandb import WANDB_TARGETS  # the comparison run copies the jobs' settings
 from bakeoff.results.tables import STAR
@@ -84,7 +84,7 @@ def log_comparison(
         group=group,
         job_type=JOB_TYPE,
         tags=settings.get("tags") or None,
-        mode=mode,
+        mode=cast(Literal["online", "offline", "disabled"], mode),
         reinit="finish_previous",
         settings=console_settings(),  # no wandb panel after the leaderboard (WANDB_SILENT asks)
         config={

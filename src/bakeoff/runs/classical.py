@@ -15,7 +15,6 @@ import torch
 from omegaconf import DictConfig
 
 from bakeoff.errors import ConfigError
-from bakeoff.models.classical import text_data
 from bakeoff.record.schema import Record
 
 
@@ -35,20 +34,15 @@ def split_metrics(task, label_names, probs: np.ndarray, targets: Sequence[int]) 
     return values
 
 
-def fit_and_test(
-    cfg: DictConfig, run_dir: Path, record: Record, loggers: list, ckpt_path, data=None
-) -> None:
+def fit_and_test(cfg: DictConfig, parts, record: Record, loggers: list, ckpt_path) -> None:
     """Fit the estimator on train, score train and validation, test: the record as a
-    Lightning run fills it (history of one epoch, monitored best, test metrics, predictions).
-    `data`: the run's `text_data`, already read (its checks passed) before the loggers started."""
+    Lightning run fills it (history of one epoch, monitored best, test metrics, predictions)."""
     from bakeoff.runs.common import (
-        PREDICTIONS_FILE,
-        describe_data,
+        describe_model,
         log_final_metrics,
-        stage_metrics,
-        write_rows,
+        record_history,
+        record_test,
     )
-    from bakeoff.utils.build import build
     from bakeoff.utils.clock import job_age_s
 
     name = cfg.model.name
@@ -58,11 +52,7 @@ def fit_and_test(
         )
     if not cfg.train:
         raise ConfigError(f"train=false: model={name} has no checkpoint to test, it is fitted here")
-    data = data if data is not None else text_data(cfg)
-    data.setup("fit")
-    describe_data(record, data)
-    estimator = build(cfg.model.estimator)
-    record.model.source = "sklearn"
+    data, estimator = parts.datamodule, parts.estimator
     record.finetune.strategy = None  # fitted from scratch: no backbone to fine-tune
     record.resources.precision = "64-true"  # scikit-learn computes in float64
     record.resources.device, record.resources.world_size = "cpu", 1
@@ -75,8 +65,9 @@ def fit_and_test(
     estimator.fit(train.texts, train.targets, data.num_classes, seed=cfg.seed)
     record.timing.fit_s = round(time.perf_counter() - tic, 3)
     record.timing.train_samples_per_s = len(train) / max(record.timing.fit_s, 1e-9)
-    record.model.params_total = record.model.params_trainable = estimator.n_params()
-    record.model.flops_per_sample = estimator.flops_per_sample(data.probe_texts())
+    n_params = estimator.n_params()
+    flops = estimator.flops_per_sample(data.probe_texts())
+    describe_model(record, "sklearn", n_params, n_params, flops)
 
     row: dict[str, float] = {"epoch": 0}
     for split in ["train", *data.val_sets]:
@@ -85,10 +76,8 @@ def fit_and_test(
             data.task, data.label_names, estimator.predict_proba(part.texts), part.targets
         )
         row |= {f"{split}/{k}": v for k, v in scores.items()}
-    record.history = [row]
-    _record_monitor(cfg, record, row)
-    for split in data.val_sets:
-        record.metrics[split] = stage_metrics(row, split)
+    _check_monitor(cfg, row)
+    record_history(record, [row], 0, row[cfg.monitor.metric], data.val_sets)
     for lg in loggers:
         lg.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=0)
 
@@ -97,24 +86,21 @@ def fit_and_test(
         tic = time.perf_counter()
         probs = estimator.predict_proba(test.texts)
         test_s = time.perf_counter() - tic
-        record.timing.test_s = round(test_s, 3)
-        record.timing.eval_samples_per_s = len(test) / max(test_s, 1e-9)
-        record.metrics["test"] = split_metrics(data.task, data.label_names, probs, test.targets)
         gathered = {
             "index": torch.arange(len(test)),
             "target": torch.as_tensor(test.targets, dtype=torch.long),
             "output": torch.from_numpy(probs),
         }
-        write_rows(run_dir / PREDICTIONS_FILE, data.task.rows([gathered], data.label_names))
-        record.paths.predictions = PREDICTIONS_FILE
+        rows = data.task.rows([gathered], data.label_names)
+        metrics = split_metrics(data.task, data.label_names, probs, test.targets)
+        record_test(record, metrics, test_s, len(test), rows, Path(record.paths.run_dir))
     log_final_metrics(loggers, record)
     for lg in loggers:  # no Trainer to finalize them (a CSV logger writes its rows here)
         lg.finalize("success")
 
 
-def _record_monitor(cfg: DictConfig, record: Record, row: dict[str, float]) -> None:
+def _check_monitor(cfg: DictConfig, row: dict[str, float]) -> None:
     metric = cfg.monitor.metric
     if metric not in row:
         choices = sorted(k for k in row if k.startswith("val"))
         raise ConfigError(f"monitor.metric={metric} is not recorded; choose from {choices}")
-    record.monitor.best, record.monitor.best_epoch = row[metric], 0

@@ -8,12 +8,13 @@ entry points differ only in what they do between (fit, or load a checkpoint).
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,7 +28,7 @@ PREDICTIONS_FILE = "test_predictions.csv"
 
 
 def resolved(cfg: DictConfig) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    return cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True))
 
 
 def new_record(cfg: DictConfig, run_dir: Path) -> Record:
@@ -52,15 +53,31 @@ def new_record(cfg: DictConfig, run_dir: Path) -> Record:
 
 
 def recorded(
-    cfg: DictConfig,
-    body: Callable[[DictConfig, Path, Record], None],
     check: Callable[[DictConfig], None] | None = None,
-) -> dict[str, Any]:
-    """Runs `body(cfg, run_dir, record)`; the record is written whatever happens, then re-raised.
+) -> Callable[[Callable[[DictConfig, Record], None]], Callable[[DictConfig], dict[str, Any]]]:
+    """Wraps a run body `body(cfg, record)`: the record is written whatever happens, then
+    whatever went wrong is re-raised (as lightning-hydra-template's `task_wrapper` does).
 
     `check(cfg)` runs first, before the config is resolved: a config error (bakeoff.checks.validate)
-    fails the job with its message, and nothing is loaded.
+    fails the job with its message, and nothing is loaded. The wrapped function takes the config
+    and returns the record as a dict.
     """
+
+    def wrap(body: Callable[[DictConfig, Record], None]) -> Callable[[DictConfig], dict]:
+        @functools.wraps(body)
+        def run(cfg: DictConfig) -> dict[str, Any]:
+            return _recorded_run(cfg, body, check)
+
+        return run
+
+    return wrap
+
+
+def _recorded_run(
+    cfg: DictConfig,
+    body: Callable[[DictConfig, Record], None],
+    check: Callable[[DictConfig], None] | None,
+) -> dict[str, Any]:
     from bakeoff.record.store import check_writable
     from bakeoff.utils.job_memory import JobMemory
 
@@ -72,7 +89,7 @@ def recorded(
         if check is not None:
             check(cfg)
         record.config = resolved(cfg)
-        body(cfg, run_dir, record)
+        body(cfg, record)
         if record.status != "paused":  # paused: its budget.epochs spent (callbacks.budget)
             record.status = "completed"
     except KeyboardInterrupt:
@@ -98,7 +115,7 @@ def recorded(
         resources.rss_at_start_mb = round(memory.rss_at_start_mb, 1)
         resources.peak_gpu_mem_mb = memory.peak_gpu_mem_mb()
         if record.config is None:
-            record.config = OmegaConf.to_container(cfg, resolve=False)
+            record.config = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=False))
         write_record(run_dir, record.to_dict())
     return record.to_dict()
 
@@ -161,13 +178,6 @@ def build_trainer(
     return trainer
 
 
-def build_data(cfg: DictConfig, preprocessing):
-    """The run's DataModule, fed by the backbone's preprocessing and the run's task."""
-    from bakeoff.utils.build import build
-
-    return build(cfg.data, preprocessing=preprocessing, task=build(cfg.task))
-
-
 def describe_data(record: Record, datamodule) -> None:
     sizes = datamodule.sizes()
     record.data.num_classes = datamodule.num_classes
@@ -209,18 +219,52 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
             writer.writerow([format_cell(v) for v in row.values()])
 
 
+def describe_model(
+    record: Record,
+    source: str,
+    params_total: int,
+    params_trainable: int | None = None,
+    flops_per_sample: float | None = None,
+) -> None:
+    record.model.source, record.model.params_total = source, params_total
+    record.model.params_trainable = params_trainable
+    record.model.flops_per_sample = flops_per_sample
+
+
+def record_history(
+    record: Record, history: list[dict[str, Any]], best_epoch: int | None, best, val_sets
+) -> None:
+    """The validated epochs, the monitored best, and every validation set's metrics at it."""
+    record.history = history
+    record.monitor.best, record.monitor.best_epoch = best, best_epoch
+    if best_epoch is not None:
+        best_row = next(r for r in history if r["epoch"] == best_epoch)
+        for split in val_sets:
+            record.metrics[split] = stage_metrics(best_row, split)
+
+
+def record_test(
+    record: Record, metrics: dict[str, float], test_s: float, n: int, rows, run_dir: Path
+) -> None:
+    """The test metrics, the test pass's speed, and the predictions file (`rows`, if any)."""
+    record.timing.test_s = round(test_s, 3)
+    record.timing.eval_samples_per_s = n / max(test_s, 1e-9)
+    record.metrics["test"] = metrics
+    if rows is not None:
+        write_rows(run_dir / PREDICTIONS_FILE, rows)
+        record.paths.predictions = PREDICTIONS_FILE
+
+
 def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, record: Record) -> None:
     """Test `ckpt_path` (None: the module as it is); metrics, speed and predictions go in the record."""
     tic = time.perf_counter()
     trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
     test_s = time.perf_counter() - tic
-    record.timing.test_s = round(test_s, 3)
-    record.timing.eval_samples_per_s = len(datamodule.datasets["test"]) / test_s
-    record.metrics["test"] = stage_metrics(trainer.callback_metrics, "test")
+    rows = None
     if trainer.global_rank == 0 and module.test_outputs:
-        pred_path = run_dir / PREDICTIONS_FILE
-        write_rows(pred_path, module.task.rows(module.test_outputs, datamodule.label_names))
-        record.paths.predictions = pred_path.name
+        rows = module.task.rows(module.test_outputs, datamodule.label_names)
+    metrics = stage_metrics(trainer.callback_metrics, "test")
+    record_test(record, metrics, test_s, len(datamodule.datasets["test"]), rows, run_dir)
 
 
 def close_loggers(trainer, loggers: list, record: Record) -> None:

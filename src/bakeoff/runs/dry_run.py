@@ -1,10 +1,11 @@
 """`python train.py dry_run=true`: the run as configured, checked and measured, but not trained.
 
-It validates the config (bakeoff.checks.validate), builds the data and the model exactly as a run
-does, and prints the resolved config, the size of each split, the parameter counts and the
-forward FLOPs per example. No Trainer, logger or checkpoint is made and no record is written, so
-a dry run never appears in a comparison; the run dir Hydra made for it (its `.hydra/` and the log
-file) is removed at the end (`remove_hydra_leftovers`): a dry run writes nothing.
+It validates the config (bakeoff.checks.validate), builds the data and the model exactly as a
+run does (bakeoff.runs.assembly.build_run_parts), and prints the resolved config, the size of
+each split, the parameter counts and the forward FLOPs per example. No Trainer, logger or
+checkpoint is made and no record is written, so a dry run never appears in a comparison; the
+run dir Hydra made for it (its `.hydra/` and the log file) is removed at the end
+(`remove_hydra_leftovers`): a dry run writes nothing.
 """
 
 from __future__ import annotations
@@ -37,14 +38,10 @@ def measure(cfg: DictConfig) -> dict[str, Any]:
     """Split sizes, parameters (all, and those training in the first epoch) and forward FLOPs
     per example of the configured data and model."""
     from bakeoff.callbacks.measure import forward_flops_per_sample
-    from bakeoff.models.module import TaskModule
-    from bakeoff.runs.common import build_data
-    from bakeoff.utils.build import build
+    from bakeoff.runs.assembly import build_run_parts
 
-    backbone = build(cfg.model.backbone)
-    datamodule = build_data(cfg, backbone.preprocessing())
-    datamodule.setup("fit")
-    module = TaskModule.from_config(cfg, datamodule, backbone)
+    parts = build_run_parts(cfg)  # the run's own assembly, in its order
+    datamodule, module = parts.datamodule, parts.module
     groups = module.backbone_groups
     first_epoch = module.strategy.trainable(0, len(groups))
     trainable = sum(p.numel() for g, on in zip(groups, first_epoch, strict=True) if on for p in g)

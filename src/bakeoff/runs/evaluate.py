@@ -13,11 +13,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bakeoff.errors import ConfigError
 from bakeoff.record.schema import Record
+from bakeoff.runs.assembly import build_run_parts
 from bakeoff.runs.common import (
     build_loggers,
     build_trainer,
     close_loggers,
     describe_data,
+    describe_model,
     recorded,
     test_into_record,
 )
@@ -40,26 +42,9 @@ def load_run_config(ckpt_path: str | Path) -> DictConfig:
         ) from None
     if not isinstance(stored, dict) or "bakeoff_config" not in stored:
         raise ConfigError(f"ckpt_path: {path} was not written by bakeoff (no run config inside)")
-    return OmegaConf.create(stored["bakeoff_config"])
-
-
-def load_module(ckpt_path: str | Path):
-    """The TaskModule of a checkpoint, rebuilt from its own config (weights_only load)."""
-    from bakeoff.models.module import TaskModule
-
-    return TaskModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
-
-
-def checkpoint_data(data_cfg: DictConfig, module):
-    """The DataModule `data_cfg` describes, fed the way the checkpoint's model was trained."""
-    from bakeoff.utils.build import build
-
-    return build(
-        data_cfg,
-        preprocessing=module.backbone.preprocessing(),
-        task=module.task,
-        label_names=module.hparams.label_names,
-    )
+    config = OmegaConf.create(stored["bakeoff_config"])
+    assert isinstance(config, DictConfig)  # bakeoff stores the run config, a mapping
+    return config
 
 
 def eval_config(cfg: DictConfig) -> DictConfig:
@@ -79,24 +64,25 @@ def eval_config(cfg: DictConfig) -> DictConfig:
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    return recorded(eval_config(cfg), _test_checkpoint)
+    return test_checkpoint(eval_config(cfg))
 
 
-def _test_checkpoint(cfg: DictConfig, run_dir: Path, record: Record) -> None:
+@recorded()
+def test_checkpoint(cfg: DictConfig, record: Record) -> None:
+    """The run body of eval: the checkpoint's module tested on the data, into the record."""
     import lightning as L
 
     from bakeoff.loggers.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
-    module = load_module(cfg.ckpt_path)
-    datamodule = checkpoint_data(cfg.data, module)
-    datamodule.setup("test")
+    parts = build_run_parts(cfg, "test", checkpoint=cfg.ckpt_path)
+    module, datamodule = parts.module, parts.datamodule
     describe_data(record, datamodule)
     counts = module.param_counts()
-    record.model.source = module.backbone.source
-    record.model.params_total, record.model.params_trainable = counts["total"], counts["trainable"]
+    describe_model(record, parts.backbone.source, counts["total"], counts["trainable"])
     record.paths.best_ckpt = cfg.ckpt_path
     loggers = build_loggers(cfg)
+    run_dir = Path(record.paths.run_dir)
     trainer = build_trainer(cfg, run_dir, loggers)
     try:
         test_into_record(trainer, module, datamodule, None, run_dir, record)

@@ -70,7 +70,8 @@ def run_modality(run_cfg: DictConfig) -> str:
 
     target = run_cfg.model.get("backbone", {}).get("_target_") or run_cfg.model.get("_target_")
     try:
-        return str(get_class(str(target)).modality or "text")
+        backbone_class: Any = get_class(str(target))
+        return str(backbone_class.modality or "text")
     except (ImportError, AttributeError, ValueError):
         return "text"
 
@@ -78,19 +79,21 @@ def run_modality(run_cfg: DictConfig) -> str:
 def predict(cfg: DictConfig) -> Path:
     import lightning as L
 
+    from bakeoff.runs.assembly import build_run_parts
     from bakeoff.runs.common import write_rows
-    from bakeoff.runs.evaluate import checkpoint_data, load_module, load_run_config
+    from bakeoff.runs.evaluate import load_run_config
 
     run_cfg = load_run_config(cfg.ckpt_path)
     # the inputs are read and checked before the weights load: a wrong path fails in a second
     column = cfg.input_column or run_cfg.data.source.get("text_column") or DEFAULT_TEXT_COLUMN
     items, ids = read_inputs(cfg.input, run_modality(run_cfg), column)
-    module = load_module(cfg.ckpt_path)
+    run_cfg.data.eval_batch_size = cfg.batch_size
+    # not set up: no split is read, the loader serves the given inputs
+    parts = build_run_parts(run_cfg, None, checkpoint=cfg.ckpt_path)
+    module, datamodule = parts.module, parts.datamodule
     labels = list(module.hparams.label_names)
     if module.task.word_level:  # a token task labels words: split each text on whitespace
         items = [str(item).split() for item in items]
-    run_cfg.data.eval_batch_size = cfg.batch_size
-    datamodule = checkpoint_data(run_cfg.data, module)
     trainer = L.Trainer(
         accelerator=cfg.accelerator, devices=1, logger=False, enable_progress_bar=False
     )

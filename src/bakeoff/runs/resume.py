@@ -187,7 +187,7 @@ def requeue_submitit_job(signum: int) -> None:
         return
     handler = signal.getsignal(JobEnvironment._usr_sig())
     owner = getattr(handler, "__self__", None)
-    if owner is None or not type(owner).__module__.startswith("submitit"):
+    if owner is None or not callable(handler) or not type(owner).__module__.startswith("submitit"):
         log.warning("not requeued: submitit's signal handler is not installed in this process")
         return
     try:

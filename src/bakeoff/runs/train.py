@@ -1,4 +1,5 @@
-"""One fine-tuning run: instantiate from config, fit, test the best checkpoint, write the record."""
+"""One fine-tuning run: build its parts, fit, test the best checkpoint; the record is written
+around it (`bakeoff.runs.common.recorded`), whatever happens."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from bakeoff.checks.validate import validate_config
 from bakeoff.record.schema import Record
+from bakeoff.runs.assembly import RunParts, build_data, build_run_parts
 from bakeoff.runs.common import (
-    build_data,
     build_loggers,
     build_trainer,
     close_loggers,
     describe_data,
+    describe_model,
+    record_history,
     recorded,
-    stage_metrics,
     test_into_record,
 )
 
@@ -43,12 +46,39 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         from bakeoff.callbacks.budget import paused_within
 
         paused = completed_record(Path(cfg.paths.output_dir), status="paused")
-        if paused_within(paused, cfg):
+        if paused is not None and paused_within(paused, cfg):
             log.info("resume: %s has trained its budget.epochs already", cfg.paths.output_dir)
             return paused
-    from bakeoff.checks.validate import validate_config
+    return train(cfg)
 
-    return recorded(cfg, _fit_and_test, check=validate_config)  # the config checked first
+
+@recorded(check=validate_config)  # the config checked first; the record written whatever happens
+def train(cfg: DictConfig, record: Record) -> None:
+    """The run body: seed, loggers, the run's parts, fit, test the best checkpoint."""
+    import lightning as L
+
+    from bakeoff.loggers.wandb import finish_wandb
+
+    L.seed_everything(cfg.seed, workers=True)
+    run_dir = Path(record.paths.run_dir)
+    ckpt_path = _checkpoint_to_resume(cfg, run_dir)
+    # The data's first read and all its checks come before any logger starts (a missing file
+    # makes no W&B run) and before any weights load; then the loggers: a W&B run starts in the
+    # background while the model is built.
+    datamodule = build_data(cfg)
+    datamodule.read()
+    loggers = _start_loggers(cfg, run_dir, record, resuming=ckpt_path is not None)
+    try:
+        parts = build_run_parts(cfg, datamodule=datamodule)
+        describe_data(record, parts.datamodule)
+        if parts.estimator is not None:  # a scikit-learn baseline: fitted, not trained
+            from bakeoff.runs.classical import fit_and_test as fit_and_test_estimator
+
+            fit_and_test_estimator(cfg, parts, record, loggers, ckpt_path)
+        else:
+            fit_and_test(cfg, parts, record, loggers, ckpt_path)
+    finally:
+        finish_wandb(loggers)
 
 
 def _resuming(cfg: DictConfig) -> bool:
@@ -57,40 +87,27 @@ def _resuming(cfg: DictConfig) -> bool:
     return bool(cfg.get("resume")) or requeued() > 0
 
 
-def _fit_and_test(cfg: DictConfig, run_dir: Path, record: Record) -> None:
-    import lightning as L
+def _checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
+    """`ckpt_path` as given; else, when resuming, the run's own `last.ckpt` (if any)."""
+    from bakeoff.runs.resume import resume_checkpoint
 
-    from bakeoff.loggers.wandb import finish_wandb
-    from bakeoff.runs.resume import resume_checkpoint, wandb_run_id
-
-    L.seed_everything(cfg.seed, workers=True)
     ckpt_path = cfg.ckpt_path
     if ckpt_path is None and _resuming(cfg):
         ckpt_path = resume_checkpoint(run_dir)
         log.info("resume: %s", f"from {ckpt_path}" if ckpt_path else "no last.ckpt, from scratch")
-    resuming = ckpt_path is not None
-    # One W&B run per job, also across resumes: its id is kept in the run dir from the start.
-    wandb_id = wandb_run_id(run_dir, resume=resuming) if _uses_wandb(cfg) else None
-    if wandb_id is not None:  # known from the start: an interrupted record names its run too
-        record.run_id = wandb_id[0]
-    # A classical baseline (model.estimator: TF-IDF + LR, majority) is fitted by scikit-learn
-    # instead of a Trainer, into the same record, predictions file and loggers.
-    if cfg.model.get("estimator") is not None:
-        from bakeoff.models.classical import text_data
-        from bakeoff.runs.classical import fit_and_test as build_fit_test
+    return ckpt_path
 
-        data = text_data(cfg)
-    else:
-        build_fit_test, data = _build_fit_test, build_data(cfg, None)
-    # The data's first read and all its checks come before any logger starts (no W&B run, no
-    # logs dir for a missing file) and before any weights load.
-    data.read()
-    # Then the loggers: a W&B run starts in the background while the model is built.
-    loggers = build_loggers(cfg, wandb_id=wandb_id)  # a CSV logger appends to earlier rows
-    try:
-        build_fit_test(cfg, run_dir, record, loggers, ckpt_path, data)
-    finally:
-        finish_wandb(loggers)
+
+def _start_loggers(cfg: DictConfig, run_dir: Path, record: Record, resuming: bool) -> list:
+    """The configured loggers; one W&B run per job, also across resumes (its id is kept in the
+    run dir from the start, so an interrupted record names its run too). A CSV logger appends
+    to earlier rows."""
+    from bakeoff.runs.resume import wandb_run_id
+
+    wandb_id = wandb_run_id(run_dir, resume=resuming) if _uses_wandb(cfg) else None
+    if wandb_id is not None:
+        record.run_id = wandb_id[0]
+    return build_loggers(cfg, wandb_id=wandb_id)
 
 
 def _uses_wandb(cfg: DictConfig) -> bool:
@@ -102,40 +119,30 @@ def _uses_wandb(cfg: DictConfig) -> bool:
     )
 
 
-def _build_fit_test(
-    cfg: DictConfig,
-    run_dir: Path,
-    record: Record,
-    loggers: list,
-    ckpt_path: str | None,
-    datamodule,
+def fit_and_test(
+    cfg: DictConfig, parts: RunParts, record: Record, loggers: list, ckpt_path: str | None
 ) -> None:
+    """Fit the TaskModule with a Trainer, then test its best checkpoint."""
     from bakeoff.callbacks.budget import TrainingBudget, budget_epochs
     from bakeoff.callbacks.exact_resume import ExactResume
     from bakeoff.callbacks.measure import RunMeter, SpawnedFitState, forward_flops_per_sample
     from bakeoff.models.finetune import FreezeSchedule
-    from bakeoff.models.module import TaskModule
     from bakeoff.runs.resume import StopOnSignal, interruption
     from bakeoff.utils.build import build as instantiate
 
-    backbone = instantiate(cfg.model.backbone)
-    datamodule.preprocessing = backbone.preprocessing()
-    datamodule.setup("fit")
-    describe_data(record, datamodule)
-    module = TaskModule.from_config(cfg, datamodule, backbone)
+    module, datamodule = parts.module, parts.datamodule
     module.run_config = record.config
-    counts = module.param_counts()
-    record.model.source, record.model.params_total = backbone.source, counts["total"]
-    record.model.flops_per_sample = forward_flops_per_sample(module, datamodule.probe_batch())
+    flops = forward_flops_per_sample(module, datamodule.probe_batch())
+    describe_model(record, parts.backbone.source, module.param_counts()["total"], None, flops)
 
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    spawned = SpawnedFitState(str(run_dir / ".fit_state.json"), meter)
+    spawned = SpawnedFitState(str(Path(record.paths.run_dir) / ".fit_state.json"), meter)
     stopper = StopOnSignal()
     budget = TrainingBudget(budget_epochs(cfg))
     callbacks += [FreezeSchedule(), meter, spawned, stopper, budget, ExactResume()]
-    n_train = datamodule.sizes().get("n_train")
-    trainer = build_trainer(cfg, run_dir, loggers, callbacks, n_train=n_train)
+    n_train = datamodule.sizes().get("n_train")  # log_every_n_steps from the epoch's size
+    trainer = build_trainer(cfg, Path(record.paths.run_dir), loggers, callbacks, n_train=n_train)
     for lg in loggers:
         lg.log_hyperparams(record.config)
     tic = time.perf_counter()
@@ -155,6 +162,7 @@ def _build_fit_test(
     if budget.paused:  # tested once the run reaches its end (resume=true), not now
         record.status = "paused"
     elif cfg.test:
+        run_dir = Path(record.paths.run_dir)
         test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
     close_loggers(trainer, loggers, record)
 
@@ -170,12 +178,8 @@ def _record_fit(record: Record, trainer, module, meter, datamodule, tic: float) 
     record.model.params_trainable = module.param_counts()["trainable"]
     record.finetune.trainable_history = module.trainable_history
     record.finetune.compiled_at_epoch = module.compiled_at_epoch
-    record.history = meter.history
-    record.monitor.best, record.monitor.best_epoch = meter.best, meter.best_epoch
-    if meter.best_epoch is not None:
-        best_row = next(r for r in meter.history if r["epoch"] == meter.best_epoch)
-        for split in datamodule.val_sets:  # every validation set at the monitored best epoch
-            record.metrics[split] = stage_metrics(best_row, split)
+    # every validation set at the monitored best epoch
+    record_history(record, meter.history, meter.best_epoch, meter.best, datamodule.val_sets)
     ckpt = trainer.checkpoint_callback
     best_path = ckpt.best_model_path if ckpt is not None and ckpt.best_model_path else None
     record.paths.best_ckpt = best_path

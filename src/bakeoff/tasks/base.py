@@ -70,17 +70,34 @@ class Task:
         """The key stratified splits are made on; None: plain random splits."""
         return None
 
-    def align(self, target: Any, word_ids: Sequence[int | None]) -> Any:
-        """Word-level target -> one per token (word-level tasks only)."""
+    def align(self, target: Any, word_ids: Sequence[int]) -> Any:
+        """Word-level target -> one per token (word-level tasks only); a token's word id is -1
+        for a special token."""
         return target
 
     def placeholder(self) -> Any:
         """A target for unlabeled inputs (prediction), shaped like a real one."""
         return 0
 
-    def collate_labels(self, targets: list[Any], width: int | None) -> Tensor:
-        """A batch's targets as one tensor; `width`: the padded token length (token tasks)."""
+    # The batch keys this kind's targets travel under (`collate_labels`); the first, `labels`,
+    # has one row per example.
+    label_keys: tuple[str, ...] = ("labels",)
+
+    def collate_labels(self, targets: list[Any], width: int | None) -> Tensor | dict[str, Tensor]:
+        """A batch's targets: one tensor (the batch's `labels`), or named tensors, one per
+        `label_keys` entry; `width`: the padded token length (token tasks)."""
         raise NotImplementedError
+
+    def label_batch(self, targets: list[Any], width: int | None) -> dict[str, Tensor]:
+        """`collate_labels` as batch keys: what every DataModule's collate adds to a batch."""
+        labels = self.collate_labels(targets, width)
+        return labels if isinstance(labels, dict) else {"labels": labels}
+
+    def targets(self, batch: dict[str, Tensor]) -> Any:
+        """What `loss` and `metric_inputs` take: `labels`, or the named label tensors."""
+        if self.label_keys == ("labels",):
+            return batch["labels"]
+        return {key: batch[key] for key in self.label_keys}
 
     # -- model --------------------------------------------------------------------------------
     def num_outputs(self, label_names: Sequence[str]) -> int:

@@ -18,6 +18,8 @@ class WeightedMean(Metric):
     ones, which averages batch means instead of examples."""
 
     full_state_update = False
+    total: Tensor  # states (add_state)
+    weight: Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,6 +102,10 @@ class CountsMetric(Metric):
     """tp / fp / fn summed over the epoch (summed across DDP ranks), reported as `stat`."""
 
     full_state_update = False
+    higher_is_better = True
+    tp: Tensor  # states (add_state)
+    fp: Tensor
+    fn: Tensor
 
     def __init__(self, stat: str = "f1") -> None:
         super().__init__()
@@ -136,7 +142,9 @@ def entities(tags: list[str]) -> set[tuple[str, int, int]]:
     """The entities of one sentence's tags as (type, start, end) spans, conlleval's chunking
     (seqeval's default mode): an entity starts at `B-X`, or at `I-X` after `O` or after another
     type, and runs over the `I-X` that follow. Reads IOB2 (BIO) and IOB1 alike."""
-    spans, start, kind = set(), None, None
+    spans: set[tuple[str, int, int]] = set()
+    start: int | None = None
+    kind = ""
     for i, tag in enumerate([*tags, "O"]):
         prefix, _, t = tag.partition("-")
         if start is not None and (prefix != "I" or t != kind):
@@ -183,6 +191,9 @@ class WordAccuracy(Metric):
     prediction) counts as the `O` tag at `o_index`."""
 
     full_state_update = False
+    higher_is_better = True
+    correct: Tensor  # states (add_state)
+    total: Tensor
 
     def __init__(self, o_index: int = -1, ignore_index: int = -100) -> None:
         super().__init__()

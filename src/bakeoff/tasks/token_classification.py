@@ -38,12 +38,6 @@ OUTSIDE = "O"
 SCHEMES = ("iob2", "bio", "iob1")
 
 
-def split_labels(labels: Tensor, width: int) -> tuple[Tensor, Tensor, Tensor]:
-    """(per-token targets, word gold ids, word first-token positions) of a labels tensor."""
-    words = (labels.shape[1] - width) // 2
-    return labels[:, :width], labels[:, width : width + words], labels[:, width + words :]
-
-
 def word_predictions(outputs: Tensor, first: Tensor) -> Tensor:
     """The predicted tag id of each word: the argmax at its first sub-token, -1 where none."""
     ids = outputs.argmax(-1)
@@ -146,24 +140,31 @@ class TokenClassification(Task):
                 tokens[position] = target[word]
         return tokens, list(target), first
 
-    def collate_labels(self, targets: list[Any], width: int | None) -> Tensor:
+    # The batch keys a token task's targets travel under: per-token targets (what the loss reads),
+    # and per word its gold tag id and the position of its first sub-token (what the metrics and
+    # the predictions file read), each padded with `ignore_index`.
+    label_keys = ("labels", "word_labels", "first_token")
+
+    def collate_labels(self, targets: list[Any], width: int | None) -> dict[str, Tensor]:
         width = width or 0
         words = max((len(gold) for _, gold, _ in targets), default=0)
-        out = torch.full((len(targets), width + 2 * words), self.ignore_index, dtype=torch.long)
+        out = {
+            "labels": torch.full((len(targets), width), self.ignore_index, dtype=torch.long),
+            "word_labels": torch.full((len(targets), words), self.ignore_index, dtype=torch.long),
+            "first_token": torch.full((len(targets), words), self.ignore_index, dtype=torch.long),
+        }
         for row, (tokens, gold, first) in enumerate(targets):
-            out[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-            out[row, width : width + len(gold)] = torch.tensor(gold, dtype=torch.long)
-            out[row, width + words : width + words + len(first)] = torch.tensor(
-                first, dtype=torch.long
-            )
+            out["labels"][row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+            out["word_labels"][row, : len(gold)] = torch.tensor(gold, dtype=torch.long)
+            out["first_token"][row, : len(first)] = torch.tensor(first, dtype=torch.long)
         return out
 
     # -- model --------------------------------------------------------------------------------
     def features(self, backbone, batch: dict[str, Tensor]) -> Tensor:
         return backbone.token_features(batch)
 
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        tokens = targets[:, : outputs.shape[1]].reshape(-1)
+    def loss(self, outputs: Tensor, targets: dict[str, Tensor]) -> Tensor:
+        tokens = targets["labels"].reshape(-1)
         summed = F.cross_entropy(
             outputs.reshape(tokens.shape[0], -1),
             tokens,
@@ -188,14 +189,13 @@ class TokenClassification(Task):
             "acc": accuracy,
         }
 
-    def metric_inputs(self, outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        _, gold, first = split_labels(targets, outputs.shape[1])
-        return word_predictions(outputs, first), gold
+    def metric_inputs(self, outputs: Tensor, targets: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        return word_predictions(outputs, targets["first_token"]), targets["word_labels"]
 
     # -- predictions --------------------------------------------------------------------------
     def gather(self, outputs: Tensor, batch: dict[str, Tensor]) -> dict[str, Any]:
         """Word-level gold and predicted tag ids per sentence (on the CPU)."""
-        _, gold, first = split_labels(batch["labels"], outputs.shape[1])
+        gold, first = batch["word_labels"], batch["first_token"]
         preds = word_predictions(outputs.detach(), first).cpu().tolist()
         n_words = (first != self.ignore_index).sum(1).tolist()
         return {

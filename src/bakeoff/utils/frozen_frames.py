@@ -24,4 +24,4 @@ def map_frozen_import_frames() -> None:
         if getattr(getattr(module, "__spec__", None), "origin", None) == "frozen":
             pseudo = f"<frozen {name}>"
             inspect.modulesbyfile[pseudo] = name
-            inspect.modulesbyfile[inspect.getabsfile(None, pseudo)] = name
+            inspect.modulesbyfile[inspect.getabsfile(None, pseudo)] = name  # type: ignore[arg-type]  # a path, as inspect.getmodule passes it
