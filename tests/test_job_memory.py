@@ -44,4 +44,7 @@ def test_a_majority_job_after_tiny_bert_records_its_own_peak(tmp_path):
     record = json.loads(next(alone.glob("logs/**/results.json")).read_text())
     fresh = record["resources"]["peak_rss_mb"]
     shared = by_model["majority"]["peak_rss_mb"]
+    print(f"peak RSS MB: tiny_bert {by_model['tiny_bert']['peak_rss_mb']}, majority after it")
+    print(f"  {shared} (process held {by_model['majority']['rss_at_start_mb']} at its start),")
+    print(f"  majority in a fresh process {fresh}")
     assert abs(shared - fresh) <= 0.10 * fresh, (shared, fresh, by_model)

@@ -59,8 +59,10 @@ def eval_config(cfg: DictConfig) -> DictConfig:
         merged.seed = cfg.seed
         merged.trainer, merged.paths = cfg.trainer, cfg.paths
         merged.logger, merged.callbacks = cfg.logger, None
-        if cfg.get("data") is not None:
-            merged.data = cfg.data
+        if cfg.get("data") is not None and cfg.data.get("_target_") is not None:
+            merged.data = cfg.data  # data=<config>: another data set
+        elif cfg.get("data") is not None:  # data.<key>=v alone: a change to the run's own data
+            merged.data = OmegaConf.merge(merged.data, cfg.data)
     return merged
 
 

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from bakeoff.checks.validate import validate_config
 from bakeoff.record.schema import Record
-from bakeoff.runs.assembly import RunParts, build_run_parts
+from bakeoff.runs.assembly import RunParts, build_data, build_run_parts
 from bakeoff.runs.common import (
     build_loggers,
     build_trainer,
@@ -75,10 +75,14 @@ def train(cfg: DictConfig, record: Record) -> None:
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(record.paths.run_dir)
     ckpt_path = _checkpoint_to_resume(cfg, run_dir)
-    # Loggers first: a W&B run starts in the background while the data and model are built.
+    # The data's first read and all its checks come before any logger starts (a missing file
+    # makes no W&B run) and before any weights load; then the loggers: a W&B run starts in the
+    # background while the model is built.
+    datamodule = build_data(cfg)
+    datamodule.read()
     loggers = _start_loggers(cfg, run_dir, record, resuming=ckpt_path is not None)
     try:
-        parts = build_run_parts(cfg)  # the data read and checked before any weights load
+        parts = build_run_parts(cfg, datamodule=datamodule)
         describe_data(record, parts.datamodule)
         if parts.estimator is not None:  # a scikit-learn baseline: fitted, not trained
             from bakeoff.runs.classical import fit_and_test as fit_and_test_estimator
@@ -161,7 +165,8 @@ def fit_and_test(
     stopper = StopOnSignal()
     budget = TrainingBudget(budget_epochs(cfg))
     callbacks += [FreezeSchedule(), meter, spawned, stopper, budget, ExactResume()]
-    trainer = build_trainer(cfg, Path(record.paths.run_dir), loggers, callbacks)
+    n_train = datamodule.sizes().get("n_train")  # log_every_n_steps from the epoch's size
+    trainer = build_trainer(cfg, Path(record.paths.run_dir), loggers, callbacks, n_train=n_train)
     for lg in loggers:
         lg.log_hyperparams(record.config)
     tic = time.perf_counter()
