@@ -183,6 +183,8 @@ def write_job(root: Path, n: int, lr: str, seed: int, vals: list[float], test: f
         "status": "completed",
         "overrides": [f"optim.lr={lr}", f"seed={seed}"],
         "seed": seed,
+        "model": {"name": "tiny_bert"},
+        "data": {"name": "amazon_reviews"},
         "monitor": {"metric": "val/acc", "mode": "max", "best": max(vals)},
         "history": [{"epoch": e, "val/acc": v} for e, v in enumerate(vals)],
         "metrics": {"val": {"acc": max(vals)}, "test": {"acc": test}},
