@@ -40,13 +40,18 @@ def _best_until(history: list[dict], metric: str, mode: str, epochs: int) -> flo
     return max(values) if mode == "max" else min(values)
 
 
+def _job_order(path: Path) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.parts)
+
+
 def replay(
     dirs: Sequence[str | Path], eta: int = 3, min_epochs: int = 1, keep_min: int = 1
 ) -> dict[str, Any]:
     """The replayed race's selection, regrets and compute beside the full sweep's (module doc)."""
     from bakeoff.results.collect import config_labels, find_jobs
 
-    jobs = find_jobs(dirs)
+    # In the sweep's job order, as the race holds them: ties are broken by that order
+    jobs = sorted(find_jobs(dirs), key=lambda j: _job_order(Path(j.run_dir)))
     not_done = [str(j.run_dir) for j in jobs if j.status != "completed"]
     if not_done:
         raise ReplayError(
