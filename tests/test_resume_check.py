@@ -37,6 +37,7 @@ def test_resume_of_a_checkpoint_with_another_config_is_refused(tmp_path):
     """An interrupted run (last.ckpt, no record) resumed with another LR: refused, from the
     checkpoint's own config, and nothing in the run dir changes."""
     from bakeoff.resume_check import ResumeMismatch
+
     from bakeoff.runs.train import run
 
     first = compose(tmp_path, *TINY, "trainer.max_epochs=1", "logger=csv")
