@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bakeoff.results import compare
 from tests.conftest import ROOT, run_cli
-from tests.test_compare import compare, sweep  # noqa: F401 (the fixture)
 
 TINY_RUN = [
     "model=tiny_bert",
