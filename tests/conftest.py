@@ -37,6 +37,10 @@ def tiny_cfg(tmp_path):
 
 
 @pytest.fixture
-def one_small_epoch() -> tuple[str, ...]:
-    """The command-line runs' overrides: one epoch on small splits, short sequences."""
-    return ONE_SMALL_EPOCH
+def sweep(tmp_path):
+    """A sweep of run dirs written by hand (tests.helpers.comparisons.write_sweep): model=a best
+    on val, model=b best on test, c like a, d failed, e running. test_multirun has its own
+    `sweep`, made by the real CLI."""
+    from tests.helpers.comparisons import write_sweep
+
+    return write_sweep(tmp_path)

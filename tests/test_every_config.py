@@ -1,5 +1,6 @@
 """Every option of every config group composes (a config that cannot compose is caught here, not
-by the first user who picks it), and every task option builds its Task."""
+by the first user who picks it), every task option builds its Task, and every job of every
+experiment (and of the published grids) passes the run's own config check."""
 
 from __future__ import annotations
 
@@ -80,29 +81,42 @@ def plan_jobs(name: str) -> list[list[str]]:
     return [job for sweep in sweeps(PLANS[name]) for job in sweep.jobs()]
 
 
+# Overrides of plain values (no config group, no interpolation): setting them on a config
+# composed with the same keys overridden is what Hydra's override does.
+PLAIN_VALUES = ("seed", "optim.lr", "finetune.head_lr", "data.batch_size")
+
+
+def number(value: str) -> int | float:
+    """An override's number as Hydra reads it (5e-05 is a float; YAML 1.1 would keep a string)."""
+    try:
+        return int(value)
+    except ValueError:
+        return float(value)
+
+
 def validate_jobs(tmp_path: Path, jobs: list[list[str]]) -> int:
-    """Compose and validate every job. Jobs that differ only in `seed` are composed once and
-    validated at each seed (the seed is a plain top-level value: setting it on the composed
-    config is what the override does). Returns how many jobs were validated."""
+    """Compose and validate every job; returns how many were validated. Jobs that differ only in
+    plain values (PLAIN_VALUES: a grid's LR, batch size, seed) are composed once, with the first
+    job's overrides (so the same keys count as given on the command line), and validated with
+    each job's own values set."""
     from bakeoff.checks.validate import validate_config
 
-    by_rest: dict[tuple[str, ...], list[int]] = {}
+    groups: dict[tuple[str, ...], list[list[str]]] = {}
     for job in jobs:
-        rest = tuple(o for o in job if not o.startswith("seed="))
-        seeds = [int(o.split("=", 1)[1]) for o in job if o.startswith("seed=")]
-        by_rest.setdefault(rest, []).extend(seeds or [None])
+        rest = tuple(o for o in job if o.split("=", 1)[0] not in PLAIN_VALUES)
+        groups.setdefault(rest, []).append(job)
     n = 0
-    for rest, seeds in by_rest.items():
-        cfg = compose(tmp_path, *rest)
-        for seed in seeds:
-            if seed is not None:
-                cfg.seed = seed
+    for group in groups.values():
+        cfg = compose(tmp_path, *group[0])
+        for job in group:
+            for override in job:
+                key, value = override.split("=", 1)
+                if key in PLAIN_VALUES:
+                    OmegaConf.update(cfg, key, number(value))
             try:
                 validate_config(cfg)
             except Exception as err:
-                raise AssertionError(
-                    f"python train.py {' '.join(rest)} seed={seed}: {err}"
-                ) from err
+                raise AssertionError(f"python train.py {' '.join(job)}: {err}") from err
             n += 1
     return n
 

@@ -15,7 +15,8 @@ from bakeoff.race import plan
 from tests.conftest import ROOT, compose, run_cli
 from tests.test_resume import start, wait_for
 
-# 3 configurations, one seed; lr=1e-12 cannot learn and is out at rung 0 (keep_min=2 keeps two).
+# 3 configurations, one seed; lr=1e-12 (the head's too) cannot learn and is out at rung 0 on the
+# val loss (keep_min=2 keeps two). The val loss, not F1: on 16 examples F1 ties too easily.
 RACE = [
     "-m",
     "hydra/sweeper=halving",
@@ -23,6 +24,9 @@ RACE = [
     "hydra.sweeper.keep_min=2",
     "model=tiny_bert",
     "optim.lr=1e-12,1e-3,3e-4",
+    "optim.head_lr=null",
+    "monitor.metric=val/loss",
+    "monitor.mode=min",
     "trainer.max_epochs=2",
     "data.limit_train=48",
     "data.limit_val=16",
@@ -83,7 +87,7 @@ def assert_race_result(sweep_dir: Path, tmp_path: Path, check_straight: bool = T
     # The survivors' records equal straight runs of them (same seed, no budget, no race).
     for job in ("1", "2"):
         lr = jobs[job]["config"]["optim"]["lr"]
-        straight_overrides = [o for o in RACE[5:] if not o.startswith(("optim.lr", "+callbacks"))]
+        straight_overrides = [o for o in RACE[4:] if not o.startswith(("optim.lr=", "+callbacks"))]
         cfg = compose(tmp_path, *straight_overrides, f"optim.lr={lr}", "trainer.accelerator=cpu")
         cfg.paths.output_dir = str(tmp_path / f"straight{job}")
         from bakeoff.runs.train import run
@@ -170,3 +174,100 @@ def test_budgets_and_who_is_kept():
     ]
     assert plan.n_kept(12, 3, 1) == 4 and plan.n_kept(4, 3, 1) == 1 and plan.n_kept(3, 3, 2) == 2
     assert plan.score([0.5, None], "max") == float("-inf")
+
+
+def write_job(root: Path, n: int, lr: str, seed: int, vals: list[float], test: float, horizon=6):
+    run_dir = root / str(n)
+    run_dir.mkdir(parents=True)
+    record = {
+        "status": "completed",
+        "overrides": [f"optim.lr={lr}", f"seed={seed}"],
+        "seed": seed,
+        "monitor": {"metric": "val/acc", "mode": "max", "best": max(vals)},
+        "history": [{"epoch": e, "val/acc": v} for e, v in enumerate(vals)],
+        "metrics": {"val": {"acc": max(vals)}, "test": {"acc": test}},
+        "timing": {"fit_s": 2.0 * len(vals)},
+        "config": {"trainer": {"max_epochs": horizon}},
+    }
+    (run_dir / "results.json").write_text(json.dumps(record))
+
+
+def test_replay_on_records_selects_regrets_and_counts_epochs(tmp_path, capsys):
+    from bakeoff.results.comparison import main
+    from bakeoff.results.halving_replay import ReplayError, replay
+
+    # a: best at the end; b: good early, flat later; c: bad throughout (2 seeds each, 6 epochs)
+    curves = {
+        "a": ([0.5, 0.6, 0.7, 0.8, 0.85, 0.9], 0.88),
+        "b": ([0.7, 0.72, 0.74, 0.75, 0.75, 0.75], 0.74),
+        "c": ([0.3, 0.3, 0.3, 0.3, 0.3, 0.3], 0.3),
+    }
+    n = 0
+    for lr, (vals, test) in curves.items():
+        for seed in (1, 2):
+            write_job(tmp_path, n, lr, seed, vals, test)
+            n += 1
+    # eta 3: rung 0 (1 epoch) keeps 1 of 3 -> b (0.7) -- the early leader, not the final one
+    result = replay([tmp_path], eta=3, min_epochs=1)
+    assert result["budgets"] == [1, 3, 6]
+    assert result["race_selects"] == "optim.lr=b" and result["full_selects"] == "optim.lr=a"
+    assert result["val_regret"] == pytest.approx(0.9 - 0.75)
+    assert result["test_regret"] == pytest.approx(0.88 - 0.74)
+    assert result["epochs_fraction"] == pytest.approx((2 * 6 + 2 + 2) / 36)
+    # keep_min 2 keeps a as well: the race agrees with the full sweep
+    result = replay([tmp_path], eta=3, min_epochs=1, keep_min=2)
+    assert result["race_selects"] == result["full_selects"] == "optim.lr=a"
+    assert result["val_regret"] == 0 and result["test_regret"] == 0
+    assert main([str(tmp_path), "--replay-halving", "--eta", "3", "--keep-min", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "full sweep selects: optim.lr=a (the same)" in out and "stopped at epoch 1 of 6" in out
+    # another horizon in one job: not a valid replay
+    write_job(tmp_path, n, "d", 1, [0.1, 0.2, 0.3], 0.3, horizon=3)
+    with pytest.raises(ReplayError, match="same horizon"):
+        replay([tmp_path])
+
+
+def test_a_failed_job_leaves_the_race_with_its_reason_and_the_race_goes_on(tmp_path):
+    """The race's logic on records a stand-in launcher writes (no training): lr=bad fails at
+    rung 0, the others race on; a re-run launches nothing."""
+    from bakeoff.race.race import new_state, run_race
+
+    quality = {"a": 0.9, "b": 0.8, "c": 0.7, "bad": 0.95}
+    jobs = [[f"optim.lr={lr}", f"seed={s}"] for lr in quality for s in (1, 2)]
+    launched: list[list[str]] = []
+
+    def launch(batch, initial_job_idx):
+        for overrides in batch:
+            launched.append(overrides)
+            values = dict(o.split("=", 1) for o in overrides)
+            budget = int(values.get("budget.epochs", 6))
+            job_dir = tmp_path / values["hydra.sweep.subdir"]
+            job_dir.mkdir(exist_ok=True)
+            failed = values["optim.lr"] == "bad"
+            record = {
+                "status": "failed" if failed else ("paused" if budget < 6 else "completed"),
+                "error": "ValueError: boom" if failed else None,
+                "epochs_trained": budget,
+                "monitor": {
+                    "metric": "val/acc",
+                    "mode": "max",
+                    "best": quality[values["optim.lr"]],
+                },
+                "timing": {"fit_s": 1.0},
+            }
+            (job_dir / "results.json").write_text(json.dumps(record))
+
+    state = run_race(tmp_path, new_state(jobs, 3, 1, 1, 6), launch)
+    by_lr = {c["short"]: c for c in state.configurations.values()}
+    assert by_lr["optim.lr=bad"]["status"] == "failed"
+    assert "ValueError: boom" in by_lr["optim.lr=bad"]["reason"]
+    assert by_lr["optim.lr=a"]["status"] == "finished"
+    assert by_lr["optim.lr=b"]["status"] == by_lr["optim.lr=c"]["status"] == "eliminated"
+    assert len(launched) == 8 + 2 + 2  # rung 0 all, then a's two seeds to 3 and to 6
+    launched.clear()
+    run_race(tmp_path, new_state(jobs, 3, 1, 1, 6), launch)
+    assert launched == []
+    from bakeoff.race.report import cost
+
+    spent = cost(state)
+    assert spent["epochs"] == 2 * 6 + 6 * 1 and spent["full_epochs"] == 48

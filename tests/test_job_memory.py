@@ -7,8 +7,8 @@ import json
 import pytest
 
 from bakeoff.utils.job_memory import SAMPLED, VMHWM, JobMemory
-from tests.conftest import ROOT, run_cli
-from tests.test_multirun import multirun, records
+from tests.helpers.runs import ROOT, run_cli
+from tests.helpers.sweeps import multirun, records
 
 ARGS = ["trainer.max_epochs=1", "data.limit_train=64", "data.limit_val=32", "data.limit_test=32"]
 ARGS += ["logger=csv", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]
@@ -44,4 +44,7 @@ def test_a_majority_job_after_tiny_bert_records_its_own_peak(tmp_path):
     record = json.loads(next(alone.glob("logs/**/results.json")).read_text())
     fresh = record["resources"]["peak_rss_mb"]
     shared = by_model["majority"]["peak_rss_mb"]
+    print(f"peak RSS MB: tiny_bert {by_model['tiny_bert']['peak_rss_mb']}, majority after it")
+    print(f"  {shared} (process held {by_model['majority']['rss_at_start_mb']} at its start),")
+    print(f"  majority in a fresh process {fresh}")
     assert abs(shared - fresh) <= 0.10 * fresh, (shared, fresh, by_model)

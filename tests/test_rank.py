@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_compare import metrics, write_run
+from tests.helpers.comparisons import metrics, write_run
 
 SMALL = [
     "data.limit_train=64",
@@ -56,10 +56,7 @@ def wandb_run(root: Path, wait_s: float = 20.0):
     process may still be flushing the file for a moment after `finish()` returns here."""
     import time
 
-    try:  # tests/helpers/ is where the test helpers are moving (branch i21a)
-        from tests.helpers.wandb_files import offline_runs
-    except ImportError:
-        from tests.wandb_files import offline_runs
+    from tests.helpers.wandb_files import offline_runs
 
     deadline = time.monotonic() + wait_s
     while True:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_compare import compare, sweep  # noqa: F401 (the fixture)
+from bakeoff.results import compare
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = [

@@ -49,12 +49,14 @@ def train_task(cfg: DictConfig) -> float | None:
 
     start_job()  # timing.startup_s counts from here (from process start for the first job)
     if cfg.get("dry_run"):  # checked, built and measured, not trained: no logger, no record
-        from bakeoff.runs.dry_run import dry_run
+        from bakeoff.runs.dry_run import dry_run, remove_hydra_leftovers
 
         try:
             dry_run(cfg)
         except Exception as err:
             _fail(err)  # a sweep of dry runs stops at its first bad job
+        finally:
+            remove_hydra_leftovers(cfg.paths.output_dir)  # a dry run writes nothing
         return None
 
     from bakeoff.runs.train import run
@@ -76,8 +78,10 @@ def train_task(cfg: DictConfig) -> float | None:
             requeue_submitit_job(err.signum)
         return None
     except Exception as err:
+        from bakeoff.runs.resume_check import ResumeMismatch
+
         message = f"{type(err).__name__}: {err}" if not isinstance(err, BakeoffError) else str(err)
-        if _in_multirun():
+        if _in_multirun() and not isinstance(err, ResumeMismatch):
             # Record written (status "failed", the error); the other jobs go on, and the
             # end-of-multirun callback lists the failed jobs and exits non-zero.
             log.error(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
 
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+
+from bakeoff.loggers.wandb import announce, console_settings
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +42,11 @@ class BackgroundWandbLogger(WandbLogger):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Lightning always passes `anonymous` (None when unset), and wandb warns on every run that
-        # the setting has no effect. `quiet`: no run history and summary panel at the end (the
-        # run's own summary has the numbers); where the run is saved is still printed.
+        # the setting has no effect. wandb's console output is off (its lines per run, the
+        # history and summary panels at the end): `announce` prints one line per run instead.
         if self._wandb_init.get("anonymous") is None:
             self._wandb_init.pop("anonymous", None)
-        self._wandb_init.setdefault("settings", {"quiet": True})
+        self._wandb_init.setdefault("settings", console_settings())
         self._starting: threading.Thread | None = None
         self._start_error: BaseException | None = None
         self._queued: list[tuple[Callable, tuple]] = []
@@ -82,6 +85,10 @@ class BackgroundWandbLogger(WandbLogger):
                 start_experiment(self)
             except BaseException as offline_err:
                 self._start_error = offline_err
+                return
+        if self._wandb_init.get("settings") == console_settings() and console_settings():
+            with contextlib.suppress(Exception):  # a line of output must not fail the run
+                announce(self._experiment)
 
     def _online_failed(self, err: BaseException) -> bool:
         """A W&B or network error of an online run (one an offline run cannot have)."""

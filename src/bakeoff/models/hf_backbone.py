@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -11,6 +12,20 @@ from bakeoff.models.backbones import Backbone, TextPreprocessing, hub_reachable,
 from bakeoff.models.packaged import hf_local_path
 
 POOLINGS = ("mean", "cls", "pooler")
+
+
+@contextlib.contextmanager
+def no_progress_bar():
+    """transformers' tqdm bars off for the block (its own switch), restored after."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 class HFBackbone(Backbone):
@@ -60,12 +75,14 @@ class HFBackbone(Backbone):
             else:
                 path = hf_local_path(name_or_path)
                 # transformers 5 returns eval mode and the stored dtype: force fp32, train mode.
-                self.model = AutoModel.from_pretrained(
-                    path or name_or_path,
-                    dtype=torch.float32,
-                    local_files_only=path is not None or not hub_reachable(),
-                    **overrides,
-                )
+                # Without its "Loading weights" bar: a job's console says what bakeoff knows.
+                with no_progress_bar():
+                    self.model = AutoModel.from_pretrained(
+                        path or name_or_path,
+                        dtype=torch.float32,
+                        local_files_only=path is not None or not hub_reachable(),
+                        **overrides,
+                    )
         except OSError as err:
             raise not_available(name_or_path, err) from err
         self.model.train()

@@ -26,6 +26,7 @@ import pandas as pd
 from bakeoff.errors import BakeoffError
 from bakeoff.results.aggregate import aggregate, selection_metric, sort_and_select
 from bakeoff.results.collect import (
+    INVALID,
     SPLITS,
     Job,
     NoRunsFoundError,
@@ -135,6 +136,8 @@ def _summary(
             )
     counts = Counter(runs["status"])
     lines.append("Jobs: " + ", ".join(f"{n} {status}" for status, n in counts.most_common()) + ".")
+    for error in runs.loc[runs["status"] == INVALID, "error"]:
+        lines.append(f"Left out of the selection: {error}")
     if shared:
         lines.append("Shared by all jobs: " + " ".join(shared))
     datasets = sorted({str(d) for d in runs["dataset"].dropna()})
@@ -322,11 +325,35 @@ def _parser() -> argparse.ArgumentParser:
         default=TOLERANCE_STD,
         help="... or within this many std of our seeds, when larger (default 2)",
     )
+    race = parser.add_argument_group("halving replay (docs/halving.md)")
+    race.add_argument(
+        "--replay-halving",
+        action="store_true",
+        help="replay a successive-halving race on a finished full sweep from its per-epoch "
+        "histories: its selection vs the sweep's, regret on val and test, epochs trained",
+    )
+    race.add_argument("--eta", type=int, default=3, help="the race's eta (default 3)")
+    race.add_argument("--min-epochs", type=int, default=1, help="rung 0's epochs (default 1)")
+    race.add_argument("--keep-min", type=int, default=1, help="fewest kept a rung (default 1)")
     return parser
+
+
+def _replay(args) -> int:
+    from bakeoff.results.halving_replay import replay, replay_lines
+
+    try:
+        result = replay(args.dirs, args.eta, args.min_epochs, args.keep_min)
+    except BakeoffError as exc:
+        print(f"bakeoff-compare: error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(replay_lines(result, args.eta, args.min_epochs)))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.replay_halving:
+        return _replay(args)
     try:
         comparison = compare(
             args.dirs,

@@ -22,6 +22,9 @@ REFERENCE_DIR = Path(__file__).resolve().parents[3] / "conf" / "reference"
 CELL_KEYS = ("model", "dataset", "split", "metric", "value", "citation")
 
 
+AGGREGATES = ("mean", "median")
+
+
 class ReferenceError(BakeoffError):
     """A reference file that cannot be read, or a cell that breaks its rules."""
 
@@ -50,6 +53,9 @@ class Reference:
     settings: dict[str, dict[str, str]]  # paper setting -> {record field: value}
     cells: list[Cell]
     path: Path | None = None
+    # How the source aggregates its runs, and so how ours are: "mean" or "median" (RoBERTa and
+    # DistilBERT report the median of five runs; BERT's Table 7 the mean of five restarts).
+    aggregate: str = "mean"
 
     def source(self) -> str:
         c = self.citation
@@ -134,6 +140,11 @@ def load_reference(name_or_path: str | Path) -> Reference:
         cells=[],
         path=path,
     )
+    ref.aggregate = str(raw.get("aggregate", "mean"))
+    if ref.aggregate not in AGGREGATES:
+        raise ReferenceError(
+            f"{where}: aggregate must be one of {', '.join(AGGREGATES)}, not {ref.aggregate!r}"
+        )
     cells = raw.get("cells")
     if not isinstance(cells, list):
         raise ReferenceError(f"{where}: 'cells' must be a list (empty when none is sourced yet)")

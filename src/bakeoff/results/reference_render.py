@@ -18,9 +18,10 @@ TEXT_COLUMNS = ("reference", "model", "dataset", "split", "metric", "flag", "sel
 # --------------------------------------------------------------------------- rendering
 
 
-def format_ours(mean: float, std: float, n: int) -> str:
+def format_ours(mean: float, std: float, n: int, aggregate: str = "mean") -> str:
     spread = f" ± {std:.2f}" if math.isfinite(std) else ""
-    return f"{mean:.2f}{spread} (n={n})"
+    how = "median, " if aggregate == "median" else ""
+    return f"{mean:.2f}{spread} ({how}n={n})"
 
 
 def display_frame(result: ReferenceComparison) -> pd.DataFrame:
@@ -34,8 +35,10 @@ def display_frame(result: ReferenceComparison) -> pd.DataFrame:
             "metric": t["metric"],
             "paper": [f"{v:g}" for v in t["paper"]],
             "ours (mean ± std, n)": [
-                format_ours(m, s, n)
-                for m, s, n in zip(t["ours_mean"], t["ours_std"], t["n"], strict=True)
+                format_ours(m, s, n, a)
+                for m, s, n, a in zip(
+                    t["ours_mean"], t["ours_std"], t["n"], t["aggregate"], strict=True
+                )
             ],
             "Δ": [f"{d:+.2f}" for d in t["delta"]],
             "tolerance": [f"±{v:.2f}" for v in t["tolerance"]],
@@ -83,7 +86,8 @@ def legend_text(result: ReferenceComparison) -> str:
     return (
         "Δ = ours − paper, in the paper's units (metrics x 100). Ours: the configuration selected "
         "on each model's own monitored validation metric (as the papers selected on dev), mean ± "
-        f"sample std over its completed seeds (n). Flag OUTSIDE when |Δ| > max({result.tolerance_std:g}"
+        "sample std over its completed seeds (n); the median instead where the source reports a "
+        f"median of its runs (the file's `aggregate`, marked 'median'). Flag OUTSIDE when |Δ| > max({result.tolerance_std:g}"
         f" · std, {result.tolerance_points:g} point{'s' if result.tolerance_points != 1 else ''})."
     )
 

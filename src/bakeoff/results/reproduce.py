@@ -106,6 +106,8 @@ PLANS = {
             "simclr_supervised_resnet50",
             "vit_imagenet1k_transfer",
             "efficientnet_transfer",
+            # fine-tuned torchvision mobilenet_v2 (our packaged mobilenetv2's weights), resnet50
+            "sfda_mobilenetv2",
         ),
         default_grid="resnet50",
     ),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bakeoff.results.aggregate import COST
-from bakeoff.results.significance import ALPHA, MEAN_SCORE, statistics_used
+from bakeoff.results.significance import ALPHA, statistics_used
 from bakeoff.results.stats import BOOTSTRAP_RESAMPLES
 
 if TYPE_CHECKING:
@@ -87,13 +87,14 @@ def legend(comparison: Comparison) -> str:
     """What the leaderboard shows: selection, aggregation, and the statistic the p-values test."""
     statistics = statistics_used(comparison.table)
     tested = " / ".join(s if s.startswith("test/") else f"test {s}" for s in statistics)
+    test_metric = "test/" + comparison.metric.split("/", 1)[-1]  # no test ran: what one would be
     table = comparison.table
     has_mcnemar = "p_mcnemar" in table and table["p_mcnemar"].notna().any()
     mcnemar = ", and exact McNemar where the score is 1/0 correctness" if has_mcnemar else ""
     return (
         f"{STAR} selected on {comparison.metric} ({comparison.mode}); rows sorted by it. Metrics: "
         "mean ± sample std over completed seeds/folds (n). p: two-sided paired bootstrap "
-        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the {tested or 'test ' + MEAN_SCORE} vs the "
+        f"({BOOTSTRAP_RESAMPLES:,} resamples) of the {tested or test_metric} vs the "
         f"selected config, the metric recomputed on each resample of the test examples (column "
         f"'p on'){mcnemar}; 'within noise' when p ≥ {ALPHA}. peak RSS: each job's own peak "
         "(the high-water mark reset at its start; jobs sharing a process, as with the basic "

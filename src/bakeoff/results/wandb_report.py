@@ -62,7 +62,7 @@ def log_comparison(
     `settings` defaults to the jobs' W&B settings (`job_wandb_settings`); the run dir goes under
     `sweep_dir` (sweep_dir/wandb/...), beside the jobs.
     """
-    from bakeoff.loggers.wandb import resolve_mode
+    from bakeoff.loggers.wandb import console_settings, resolve_mode
 
     settings = settings if settings is not None else job_wandb_settings(comparison)
     if settings is None:
@@ -86,6 +86,7 @@ def log_comparison(
         tags=settings.get("tags") or None,
         mode=cast(Literal["online", "offline", "disabled"], mode),
         reinit="finish_previous",
+        settings=console_settings(),  # no wandb panel after the leaderboard (WANDB_SILENT asks)
         config={
             "metric": comparison.metric,
             "mode": comparison.mode,

@@ -136,7 +136,29 @@ def build_loggers(cfg: DictConfig, wandb_id: tuple[str, bool] | None = None) -> 
     return loggers
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequence = ()):
+def log_interval(cfg: DictConfig, n_train: int | None) -> int:
+    """trainer.log_every_n_steps, lowered to the number of batches of an epoch when the
+    epoch is shorter (Lightning would warn and log no training step of the epoch)."""
+    configured = int(cfg.trainer.get("log_every_n_steps") or 50)
+    if not n_train:
+        return configured
+    steps = max(1, n_train // max(1, int(cfg.data.batch_size)))
+    limit = cfg.trainer.get("limit_train_batches")
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        steps = min(steps, limit)
+    elif isinstance(limit, float) and limit <= 1.0:
+        steps = int(steps * limit)
+    return max(1, min(configured, steps))
+
+
+def build_trainer(
+    cfg: DictConfig,
+    run_dir: Path,
+    loggers: list,
+    callbacks: Sequence = (),
+    n_train: int | None = None,
+):
+    """The run's Trainer; `n_train` (training examples) sets log_every_n_steps (log_interval)."""
     from bakeoff.utils.build import build
 
     if not loggers:  # LearningRateMonitor refuses to run without a logger; nothing to log to
@@ -150,6 +172,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list, callbacks: Sequ
         logger=loggers or False,
         default_root_dir=str(run_dir),
         plugins=[AtomicCheckpointIO()],  # a killed run never leaves half a checkpoint
+        log_every_n_steps=log_interval(cfg, n_train),
     )
     no_lightning_requeue(trainer)
     return trainer
@@ -237,10 +260,14 @@ def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, reco
     tic = time.perf_counter()
     trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
     test_s = time.perf_counter() - tic
+    from bakeoff.callbacks.nonfinite import check_finite
+
+    metrics = stage_metrics(trainer.callback_metrics, "test")
+    record.metrics["test"] = metrics  # kept in the record of a run failed on them
+    check_finite("test", metrics, module.test_outputs)  # never completed on NaN outputs
     rows = None
     if trainer.global_rank == 0 and module.test_outputs:
         rows = module.task.rows(module.test_outputs, datamodule.label_names)
-    metrics = stage_metrics(trainer.callback_metrics, "test")
     record_test(record, metrics, test_s, len(datamodule.datasets["test"]), rows, run_dir)
 
 

@@ -3,12 +3,14 @@
 It validates the config (bakeoff.checks.validate), builds the data and the model exactly as a
 run does (bakeoff.runs.assembly.build_run_parts), and prints the resolved config, the size of
 each split, the parameter counts and the forward FLOPs per example. No Trainer, logger or
-checkpoint is made and no record is written, so
-a dry run never appears in a comparison.
+checkpoint is made and no record is written, so a dry run never appears in a comparison; the
+run dir Hydra made for it (its `.hydra/` and the log file) is removed at the end
+(`remove_hydra_leftovers`): a dry run writes nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -73,3 +75,23 @@ def describe(facts: dict[str, Any]) -> str:
             + ("unknown" if flops is None else f"{flops:.4g} ({count(round(flops))})"),
         ]
     )
+
+
+def remove_hydra_leftovers(run_dir: str | Path) -> None:
+    """Close the log file Hydra opened in `run_dir` and remove the dir when it holds nothing but
+    what Hydra wrote there (`.hydra/`, `<job>.log`): a dir with anything else is left alone."""
+    import logging
+    import shutil
+
+    run_dir = Path(run_dir).resolve()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        path = getattr(handler, "baseFilename", None)
+        if path and Path(path).resolve().parent == run_dir:
+            root.removeHandler(handler)
+            handler.close()
+    if not run_dir.is_dir():
+        return
+    entries = list(run_dir.iterdir())
+    if all(e.name == ".hydra" or (e.suffix == ".log" and e.is_file()) for e in entries):
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from bakeoff.checks.validate import validate_config
 from bakeoff.record.schema import Record
-from bakeoff.runs.assembly import RunParts, build_run_parts
+from bakeoff.runs.assembly import RunParts, build_data, build_run_parts
 from bakeoff.runs.common import (
     build_loggers,
     build_trainer,
@@ -32,13 +32,26 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     With `resume=true` a job whose record says completed is not run again (its record is
     returned), and one with a `checkpoints/last.ckpt` continues from it. A job that SLURM
-    requeued (after a pre-emption signal, see bakeoff.runs.resume) resumes the same way.
+    requeued (after a pre-emption signal, see bakeoff.runs.resume) resumes the same way; either
+    first checks that the run dir's earlier run trained this config (bakeoff.runs.resume_check).
+    The run dir is locked from here to the record (one writer, bakeoff.utils.run_lock).
     """
+    from bakeoff.utils.run_lock import locked
+
+    with locked(cfg.paths.output_dir):
+        return _run(cfg)
+
+
+def _run(cfg: DictConfig) -> dict[str, Any]:
     if _resuming(cfg):
         from bakeoff.runs.resume import completed_record, requeued
+        from bakeoff.runs.resume_check import check_resume
 
         if requeued():
             log.info("resume: SLURM requeued this job (restart %d)", requeued())
+        requested = _requested_config(cfg)
+        if requested is not None:  # the run dir's earlier run trained this config, or stop
+            check_resume(Path(cfg.paths.output_dir), requested)
         done = completed_record(Path(cfg.paths.output_dir))
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
@@ -62,10 +75,14 @@ def train(cfg: DictConfig, record: Record) -> None:
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(record.paths.run_dir)
     ckpt_path = _checkpoint_to_resume(cfg, run_dir)
-    # Loggers first: a W&B run starts in the background while the data and model are built.
+    # The data's first read and all its checks come before any logger starts (a missing file
+    # makes no W&B run) and before any weights load; then the loggers: a W&B run starts in the
+    # background while the model is built.
+    datamodule = build_data(cfg)
+    datamodule.read()
     loggers = _start_loggers(cfg, run_dir, record, resuming=ckpt_path is not None)
     try:
-        parts = build_run_parts(cfg)  # the data read and checked before any weights load
+        parts = build_run_parts(cfg, datamodule=datamodule)
         describe_data(record, parts.datamodule)
         if parts.estimator is not None:  # a scikit-learn baseline: fitted, not trained
             from bakeoff.runs.classical import fit_and_test as fit_and_test_estimator
@@ -78,9 +95,20 @@ def train(cfg: DictConfig, record: Record) -> None:
 
 
 def _resuming(cfg: DictConfig) -> bool:
-    from bakeoff.runs.resume import requeued
+    from bakeoff.runs.resume_check import resuming
 
-    return bool(cfg.get("resume")) or requeued() > 0
+    return resuming(cfg)
+
+
+def _requested_config(cfg: DictConfig) -> dict[str, Any] | None:
+    """The config as the record will store it; None while it does not resolve (the run's own
+    checks then name what is missing)."""
+    from bakeoff.runs.common import resolved
+
+    try:
+        return resolved(cfg)
+    except Exception:
+        return None
 
 
 def _checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
@@ -137,7 +165,8 @@ def fit_and_test(
     stopper = StopOnSignal()
     budget = TrainingBudget(budget_epochs(cfg))
     callbacks += [FreezeSchedule(), meter, spawned, stopper, budget, ExactResume()]
-    trainer = build_trainer(cfg, Path(record.paths.run_dir), loggers, callbacks)
+    n_train = datamodule.sizes().get("n_train")  # log_every_n_steps from the epoch's size
+    trainer = build_trainer(cfg, Path(record.paths.run_dir), loggers, callbacks, n_train=n_train)
     for lg in loggers:
         lg.log_hyperparams(record.config)
     tic = time.perf_counter()
@@ -153,6 +182,7 @@ def fit_and_test(
             raise stopped from None
         spawned.restore(module, datamodule)
     _record_fit(record, trainer, module, meter, datamodule, tic)
+    _check_validated(record, datamodule)
     record.data.padded_token_fraction = datamodule.padded_fraction()
     if budget.paused:  # tested once the run reaches its end (resume=true), not now
         record.status = "paused"
@@ -160,6 +190,14 @@ def fit_and_test(
         run_dir = Path(record.paths.run_dir)
         test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
     close_loggers(trainer, loggers, record)
+
+
+def _check_validated(record: Record, datamodule) -> None:
+    """Every validation set's outputs at the best epoch are numbers (its loss), or the run fails."""
+    from bakeoff.callbacks.nonfinite import check_finite
+
+    for split in datamodule.val_sets:
+        check_finite(split, record.metrics.get(split) or {})
 
 
 def _record_fit(record: Record, trainer, module, meter, datamodule, tic: float) -> None:
