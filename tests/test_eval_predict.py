@@ -69,6 +69,46 @@ def test_predict_a_string_and_a_csv(trained, tmp_path):
         assert sum(probs) == pytest.approx(1.0, abs=1e-5) and float(r["prob"]) == max(probs)
 
 
+def test_eval_on_another_task_kind_names_both(trained, tmp_path):
+    """Issue 24, item 5: a classification checkpoint on regression data, one line naming both."""
+    from bakeoff.errors import ConfigError
+
+    _, record = trained
+    cfg = compose(
+        tmp_path,
+        f"ckpt_path={record['paths']['best_ckpt']}",
+        "data=trump_tweets",
+        config_name="eval",
+    )
+    with pytest.raises(
+        ConfigError, match=r"^ckpt task classification vs data=trump_tweets regression"
+    ):
+        evaluate(cfg)
+
+
+def test_eval_on_labels_the_checkpoint_never_learnt_names_both(trained, tmp_path):
+    from bakeoff.errors import ConfigError
+
+    _, record = trained
+    table = tmp_path / "other.csv"
+    table.write_text("text,label\ngood tea,good\nbad tea,bad\nfine,great\n")
+    cfg = compose(
+        tmp_path,
+        f"ckpt_path={record['paths']['best_ckpt']}",
+        "data=csv",
+        f"data.source.train={table}",
+        f"data.source.test={table}",
+        config_name="eval",
+    )
+    known = ", ".join(record["data"]["label_names"])
+    with pytest.raises(ConfigError) as err:
+        evaluate(cfg)
+    assert str(err.value).startswith(
+        f"ckpt labels [{known}] vs data=csv test labels [bad, good] that the checkpoint "
+        "does not know"
+    )
+
+
 def predict_cfg(tmp_path, record, *overrides):
     return compose(
         tmp_path,

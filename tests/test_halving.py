@@ -193,8 +193,8 @@ def write_job(root: Path, n: int, lr: str, seed: int, vals: list[float], test: f
 
 
 def test_replay_on_records_selects_regrets_and_counts_epochs(tmp_path, capsys):
-    from bakeoff.race.replay import ReplayError, replay
     from bakeoff.results.comparison import main
+    from bakeoff.results.halving_replay import ReplayError, replay
 
     # a: best at the end; b: good early, flat later; c: bad throughout (2 seeds each, 6 epochs)
     curves = {
@@ -225,3 +225,49 @@ def test_replay_on_records_selects_regrets_and_counts_epochs(tmp_path, capsys):
     write_job(tmp_path, n, "d", 1, [0.1, 0.2, 0.3], 0.3, horizon=3)
     with pytest.raises(ReplayError, match="same horizon"):
         replay([tmp_path])
+
+
+def test_a_failed_job_leaves_the_race_with_its_reason_and_the_race_goes_on(tmp_path):
+    """The race's logic on records a stand-in launcher writes (no training): lr=bad fails at
+    rung 0, the others race on; a re-run launches nothing."""
+    from bakeoff.race.race import new_state, run_race
+
+    quality = {"a": 0.9, "b": 0.8, "c": 0.7, "bad": 0.95}
+    jobs = [[f"optim.lr={lr}", f"seed={s}"] for lr in quality for s in (1, 2)]
+    launched: list[list[str]] = []
+
+    def launch(batch, initial_job_idx):
+        for overrides in batch:
+            launched.append(overrides)
+            values = dict(o.split("=", 1) for o in overrides)
+            budget = int(values.get("budget.epochs", 6))
+            job_dir = tmp_path / values["hydra.sweep.subdir"]
+            job_dir.mkdir(exist_ok=True)
+            failed = values["optim.lr"] == "bad"
+            record = {
+                "status": "failed" if failed else ("paused" if budget < 6 else "completed"),
+                "error": "ValueError: boom" if failed else None,
+                "epochs_trained": budget,
+                "monitor": {
+                    "metric": "val/acc",
+                    "mode": "max",
+                    "best": quality[values["optim.lr"]],
+                },
+                "timing": {"fit_s": 1.0},
+            }
+            (job_dir / "results.json").write_text(json.dumps(record))
+
+    state = run_race(tmp_path, new_state(jobs, 3, 1, 1, 6), launch)
+    by_lr = {c["short"]: c for c in state.configurations.values()}
+    assert by_lr["optim.lr=bad"]["status"] == "failed"
+    assert "ValueError: boom" in by_lr["optim.lr=bad"]["reason"]
+    assert by_lr["optim.lr=a"]["status"] == "finished"
+    assert by_lr["optim.lr=b"]["status"] == by_lr["optim.lr=c"]["status"] == "eliminated"
+    assert len(launched) == 8 + 2 + 2  # rung 0 all, then a's two seeds to 3 and to 6
+    launched.clear()
+    run_race(tmp_path, new_state(jobs, 3, 1, 1, 6), launch)
+    assert launched == []
+    from bakeoff.race.report import cost
+
+    spent = cost(state)
+    assert spent["epochs"] == 2 * 6 + 6 * 1 and spent["full_epochs"] == 48

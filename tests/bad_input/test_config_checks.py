@@ -64,7 +64,7 @@ MISTAKES = {
     "layer_decay_zero": (["finetune.layer_decay=0"], ["finetune.layer_decay: 0.0", "(0, 1]"]),
     "probe_head_lr_zero": (
         ["finetune=linear_probe", "finetune.head_lr=0"],
-        ["finetune.head_lr: 0 is not a learning rate"],
+        ["finetune.head_lr: 0.0 is not a learning rate"],
     ),
     "monitor_unknown": (
         ["monitor.metric=val/nosuch"],

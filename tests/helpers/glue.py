@@ -47,6 +47,7 @@ WORDS = [
 SCHEMAS = {
     "cola": (("sentence",), ["unacceptable", "acceptable"]),
     "mrpc": (("sentence1", "sentence2"), ["not_equivalent", "equivalent"]),
+    "rte": (("sentence1", "sentence2"), ["entailment", "not_entailment"]),
     "stsb": (("sentence1", "sentence2"), "float"),
     "mnli": (("premise", "hypothesis"), ["entailment", "neutral", "contradiction"]),
 }
@@ -75,6 +76,8 @@ def _example(subset: str, rng: random.Random) -> dict:
         return {"sentence1": pair["a"], "sentence2": pair["b"], "label": round(5 * overlap, 2)}
     if subset == "mrpc":
         return {"sentence1": pair["a"], "sentence2": pair["b"], "label": int(overlap > 0.6)}
+    if subset == "rte":  # 0 = entailment
+        return {"sentence1": pair["a"], "sentence2": pair["b"], "label": int(overlap <= 0.6)}
     label = 0 if overlap > 0.7 else (1 if overlap > 0.35 else 2)
     return {"premise": pair["a"], "hypothesis": pair["b"], "label": label}
 

@@ -78,8 +78,10 @@ def train_task(cfg: DictConfig) -> float | None:
             requeue_submitit_job(err.signum)
         return None
     except Exception as err:
+        from bakeoff.runs.resume_check import ResumeMismatch
+
         message = f"{type(err).__name__}: {err}" if not isinstance(err, BakeoffError) else str(err)
-        if _in_multirun():
+        if _in_multirun() and not isinstance(err, ResumeMismatch):
             # Record written (status "failed", the error); the other jobs go on, and the
             # end-of-multirun callback lists the failed jobs and exits non-zero.
             log.error(

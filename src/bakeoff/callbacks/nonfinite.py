@@ -85,3 +85,49 @@ def describe_lrs(lrs: list[float] | None) -> str:
         return "unknown"
     low, high = min(lrs), max(lrs)
     return f"{high:.3g}" if low == high else f"{low:.3g} to {high:.3g} (by param group)"
+
+
+class NonFiniteOutputsError(BakeoffError):
+    """Validation or test outputs are NaN or infinite: the run is failed, whatever the patience
+    of the training-loss guard (which only decides how many non-finite steps are skipped)."""
+
+
+def non_finite_metrics(metrics: dict[str, Any]) -> list[str]:
+    """The loss metrics that are NaN/inf: a loss is non-finite exactly when the outputs are (a
+    correlation of constant predictions is NaN from finite outputs: not an output fault)."""
+    import math
+
+    return sorted(
+        k
+        for k, v in metrics.items()
+        if k.split("/")[-1].endswith("loss") and isinstance(v, float) and not math.isfinite(v)
+    )
+
+
+def non_finite_outputs(batches: list[dict[str, Any]]) -> int:
+    """How many gathered test batches hold a non-finite float output."""
+    bad = 0
+    for batch in batches:
+        for value in batch.values():
+            floating = isinstance(value, torch.Tensor) and value.is_floating_point()
+            if floating and not bool(torch.isfinite(value).all()):
+                bad += 1
+                break
+    return bad
+
+
+def check_finite(split: str, metrics: dict[str, Any], batches: list[dict[str, Any]] = ()) -> None:
+    """Raise NonFiniteOutputsError when a `split` metric or output is NaN/inf."""
+    keys = non_finite_metrics(metrics)
+    bad_batches = non_finite_outputs(list(batches))
+    if not keys and not bad_batches:
+        return
+    what = f"{split} metrics {', '.join(f'{split}/{k}' for k in keys)}" if keys else ""
+    if bad_batches:
+        what += (" and " if what else "") + f"{split} outputs of {bad_batches} batch(es)"
+    raise NonFiniteOutputsError(
+        f"{what} are not finite (NaN or inf): the model's outputs are not numbers, so the run "
+        "is failed, not completed (callbacks.nonfinite_loss.patience only skips training "
+        "steps). Lower optim.lr / optim.head_lr, warm up (scheduler.warmup_ratio=0.1), clip "
+        "gradients (trainer.gradient_clip_val=1.0), or train in 32-bit (trainer.precision=32-true)"
+    )

@@ -8,8 +8,9 @@ as a pickle, keyed by the source's settings and its files' sizes and content has
 changed file, setting or package version is a new key, so a stale entry is never read.
 
 Everything that checks the data (bad rows, labels, the split) still runs on what is read from
-here: only the parsing is skipped. Written atomically; an unreadable entry is read again from
-the source and rewritten. The pickle holds only what bakeoff wrote there (lists, strings,
+here: only the parsing is skipped. Written atomically, with its key and a checksum
+(bakeoff.utils.sealed); an unreadable, truncated or swapped entry is one warning, then read again
+from the source and rewritten. The pickle holds only what bakeoff wrote there (lists, strings,
 numbers, `RawSplit`), under the user's own cache dir, as the token cache's files are.
 """
 
@@ -23,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.data.raw import RawSplit
-from bakeoff.utils.atomic import write_bytes
+from bakeoff.utils.sealed import read_sealed, write_sealed
 
 log = logging.getLogger(__name__)
 
 # Bump when what a source's `load()` returns changes shape: older entries are then not read.
-FORMAT = 1
+FORMAT = 2  # 2: sealed files (key + checksum, bakeoff.utils.sealed)
 
 
 def file_identity(path: str | Path) -> dict[str, Any]:
@@ -56,18 +57,17 @@ def load_splits(source, cache_dir: str | Path | None) -> dict[str, RawSplit]:
     if identity is None or not cache_dir:
         return source.load()
     path = cache_path(cache_dir, identity)
-    if path.exists():
-        try:
-            with path.open("rb") as f:
-                raw = pickle.load(f)
-            if isinstance(raw, dict) and all(isinstance(v, RawSplit) for v in raw.values()):
-                return raw
-            log.warning("read cache %s holds no splits: reading the data again", path)
-        except Exception as err:  # truncated, or written by another version: read again
-            log.warning("read cache %s unreadable (%s): reading the data again", path, err)
+    key = path.stem
+    raw = read_sealed(path, key, "read cache", _parse)
+    if raw is not None:
+        return raw
     raw = source.load()
-    try:
-        write_bytes(path, pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError as err:  # a read-only cache dir slows later jobs, it does not fail this one
-        log.warning("read cache %s not written (%s)", path, err)
+    write_sealed(path, key, pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL), "read cache")
+    return raw
+
+
+def _parse(payload: bytes) -> dict[str, RawSplit]:
+    raw = pickle.loads(payload)
+    if not (isinstance(raw, dict) and all(isinstance(v, RawSplit) for v in raw.values())):
+        raise ValueError("it holds no splits")
     return raw

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bakeoff.data.header import tab_hint
 from bakeoff.data.raw import RawSplit, carve
 from bakeoff.data.tables import FileLines, is_blank, is_list, not_decodable, read_table
 from bakeoff.errors import DataError
@@ -134,7 +135,7 @@ class TableSource:
             if missing:
                 raise DataError(
                     f"data.source.{key}='{missing[0]}' is not a column of {where}; "
-                    f"its columns are: {', '.join(map(str, df.columns))}"
+                    f"its columns are: {', '.join(map(str, df.columns))}{tab_hint(df.columns)}"
                 )
         df, dropped = self._drop_bad_rows(df, where, checked["label_column"])
         rows = df.index.tolist() if isinstance(df.index, pd.RangeIndex) else None

@@ -6,7 +6,6 @@ and every backbone of a sweep is scored on the same validation examples.
 
 from __future__ import annotations
 
-import contextlib
 import io
 from dataclasses import dataclass
 from functools import partial
@@ -112,25 +111,29 @@ def _kept(cache_dir, draw, stratify, n: int, params: tuple) -> tuple[np.ndarray,
     from importlib.metadata import version
     from pathlib import Path
 
-    from bakeoff.utils.atomic import write_bytes
+    from bakeoff.utils.sealed import read_sealed, write_sealed
 
-    h = hashlib.sha256(repr((n, params, version("scikit-learn"))).encode())
+    # "sealed": the file layout (bakeoff.utils.sealed), so older unsealed files are not met
+    h = hashlib.sha256(repr(("sealed", n, params, version("scikit-learn"))).encode())
     if stratify is not None:
         labels = np.asarray(stratify)
         h.update(repr((labels.dtype.str, labels.shape)).encode())
         h.update(repr(labels.tolist()).encode() if labels.dtype == object else labels.tobytes())
-    path = Path(cache_dir) / "read" / f"split-{h.hexdigest()[:32]}.npz"
-    try:
-        with np.load(path) as z:
-            return z["train"], z["val"]
-    except (OSError, KeyError, ValueError):  # not there yet (or unreadable): draw it again
-        pass
+    key = h.hexdigest()[:32]
+    path = Path(cache_dir) / "read" / f"split-{key}.npz"
+    kept = read_sealed(path, key, "split cache", _parse_split)
+    if kept is not None:
+        return kept
     train, val = draw()
     buf = io.BytesIO()
     np.savez(buf, train=train, val=val)
-    with contextlib.suppress(OSError):  # a read-only cache slows later jobs, not this one
-        write_bytes(path, buf.getvalue())
+    write_sealed(path, key, buf.getvalue(), "split cache")  # a read-only cache: slower, not failed
     return train, val
+
+
+def _parse_split(payload: bytes) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(io.BytesIO(payload)) as z:
+        return z["train"], z["val"]
 
 
 def label_vocabulary(labels) -> list[str]:

@@ -69,6 +69,14 @@ def read_table(path: Path, key: str, encoding: str = "utf-8") -> pd.DataFrame:
         raise DataError(
             f"{key}: cannot parse {path} as {path.suffix.lower()[1:].upper()}: {first}"
         ) from None
+    from bakeoff.data.header import duplicated_header
+
+    duplicated = duplicated_header(path, encoding)
+    if duplicated is not None:
+        raise DataError(
+            f"{key}: {path} names the column '{duplicated}' twice in its header: rename one "
+            "(otherwise only one of them would be read)"
+        )
     if len(df) == 0:
         raise DataError(
             f"{key}: {path} has no rows"

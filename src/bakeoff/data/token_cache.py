@@ -6,7 +6,8 @@ split here; the others read it back. The key covers everything the token ids dep
 tokenizer's full serialization (vocabulary, normalizer, special-token template), its class and
 the transformers version, `max_length`, and the texts themselves, so a changed input never
 meets a stale entry. Files are written whole and renamed into place, so parallel jobs (joblib,
-SLURM on a shared disk) at worst tokenize twice.
+SLURM on a shared disk) at worst tokenize twice. Each file carries its key and a checksum
+(bakeoff.utils.sealed): a damaged, truncated or swapped file is one warning, then tokenized again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = "bakeoff-tokens-1"  # bump when the file layout changes
+FORMAT = "bakeoff-tokens-2"  # bump when the file layout changes
 # word_ids: for texts given as words (token tasks), each token's word number, -1 for special tokens
 KEYS = ("input_ids", "attention_mask", "token_type_ids", "word_ids")
 
@@ -75,7 +75,7 @@ def tokenize(
     key = cache_key(tokenizer, texts, second, max_length, words) if cache_dir else None
     path = Path(cache_dir) / f"{key}.npz" if key and cache_dir else None
     if path is not None and path.exists():
-        cached = _read(path)
+        cached = _read(path, key)
         if cached is not None and all(len(v) == len(texts) for v in cached.values()):
             return cached, True
     enc = tokenizer(
@@ -91,35 +91,42 @@ def tokenize(
             [-1 if w is None else w for w in enc.word_ids(i)] for i in range(len(texts))
         ]
     if path is not None:
-        _write(path, out)
+        _write(path, key, out)
     return out, False
 
 
-def _read(path: Path) -> dict[str, list[list[int]]] | None:
-    try:
-        with np.load(path) as z:
-            out = {}
-            for k in KEYS:
-                if f"{k}.flat" in z:
-                    flat, ends = z[f"{k}.flat"].tolist(), z[f"{k}.ends"].tolist()
-                    out[k] = [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
-            return out or None
-    except (OSError, ValueError, KeyError) as err:  # unreadable: tokenize again, overwrite it
-        log.warning("token cache %s unreadable (%s): tokenizing again", path, err)
-        return None
+def _parse(payload: bytes) -> dict[str, list[list[int]]]:
+    import io
+
+    with np.load(io.BytesIO(payload)) as z:
+        out = {}
+        for k in KEYS:
+            if f"{k}.flat" in z:
+                flat, ends = z[f"{k}.flat"].tolist(), z[f"{k}.ends"].tolist()
+                out[k] = [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    if not out:
+        raise ValueError("no token ids inside")
+    return out
 
 
-def _write(path: Path, enc: dict[str, list[list[int]]]) -> None:
+def _read(path: Path, key: str) -> dict[str, list[list[int]]] | None:
+    """The entry, or None after one warning naming the file (then tokenized again, overwritten)."""
+    from bakeoff.utils.sealed import read_sealed
+
+    return read_sealed(path, key, "token cache", _parse)
+
+
+def _write(path: Path, key: str, enc: dict[str, list[list[int]]]) -> None:
+    import io
+
+    from bakeoff.utils.sealed import write_sealed
+
     arrays: dict[str, Any] = {}
     for k, rows in enc.items():
         arrays[f"{k}.flat"] = np.fromiter(
             (t for row in rows for t in row), dtype=np.int32, count=sum(map(len, rows))
         )
         arrays[f"{k}.ends"] = np.cumsum([len(r) for r in rows], dtype=np.int64)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-            np.savez(f, **arrays)
-        os.replace(f.name, path)
-    except OSError as err:  # a read-only or full disk costs speed, never the run
-        log.warning("could not write token cache %s: %s", path, err)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_sealed(path, key, buf.getvalue(), "token cache")

@@ -21,10 +21,10 @@ it), so the cached and uncached paths give the same features.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = "bakeoff-features-1"  # bump when the file layout or the way features are made changes
+FORMAT = "bakeoff-features-2"  # 2: sealed files (key + checksum). Bump when the file layout or the way features are made changes
 
 
 def frozen_for_run(strategy, n_groups: int, max_epochs: int | None) -> bool:
@@ -134,25 +134,25 @@ def features_key(backbone_digest: str, backbone_config: Any, precision: str, inp
 
 # -- disk ---------------------------------------------------------------------------------------
 def read_features(path: Path, n: int) -> Tensor | None:
-    try:
-        features = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError) as err:
-        log.warning("feature cache %s unreadable (%s): computing again", path, err)
-        return None
-    if not isinstance(features, Tensor) or features.ndim != 2 or len(features) != n:
-        log.warning("feature cache %s does not fit the split: computing again", path)
-        return None
-    return features
+    """The features kept at `path` (named by their key), or None after one warning naming the
+    file (bakeoff.utils.sealed: key and checksum checked first)."""
+    from bakeoff.utils.sealed import read_sealed
+
+    def parse(payload: bytes) -> Tensor:
+        features = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+        if not isinstance(features, Tensor) or features.ndim != 2 or len(features) != n:
+            raise ValueError(f"not a table of {n} feature rows")
+        return features
+
+    return read_sealed(path, path.stem, "feature cache", parse)
 
 
 def write_features(path: Path, features: Tensor) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-            torch.save(features, f)
-        os.replace(f.name, path)
-    except OSError as err:  # a read-only or full disk costs time, never the run
-        log.warning("could not write feature cache %s: %s", path, err)
+    from bakeoff.utils.sealed import write_sealed
+
+    buf = io.BytesIO()
+    torch.save(features, buf)
+    write_sealed(path, path.stem, buf.getvalue(), "feature cache")
 
 
 # -- computing ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 from bakeoff.race import plan
 from bakeoff.race.state import RaceState, load, same_race
 from bakeoff.record.store import RECORD_NAME, read_record
-from bakeoff.utils.overrides import override_key
+from bakeoff.utils.overrides import configuration, override_key
 
 log = logging.getLogger("bakeoff")
 
@@ -30,9 +30,7 @@ Screen = Callable[[dict[str, list[str]]], list[str]]
 
 
 def configuration_label(overrides: Sequence[str]) -> str:
-    from bakeoff.results.collect import DEFAULT_CONFIG, configuration
-
-    return ",".join(configuration(overrides)) or DEFAULT_CONFIG
+    return ",".join(configuration(overrides)) or "(default)"
 
 
 def new_state(

@@ -19,19 +19,20 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metric_info import KNOWN_METRICS
 from bakeoff.record.schema import flat_fields
 from bakeoff.record.store import RECORD_NAME
-from bakeoff.utils.overrides import override_key
+from bakeoff.results.validate_record import problem
+from bakeoff.utils.overrides import (  # noqa: F401 (REPEAT_KEYS, RUN_CONTROL_KEYS: re-exported)
+    REPEAT_KEYS,
+    RUN_CONTROL_KEYS,
+    configuration,
+    override_key,
+)
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_CONFIG = Path(".hydra") / "config.yaml"
 DEFAULT_PREDICTIONS = "test_predictions.csv"
 SPLITS = ("val", "test")
-# Overrides that repeat a configuration (another seed or fold of it) rather than define one.
-REPEAT_KEYS = {"seed", "fold", "data.fold"}
-# Overrides that say where and how a job runs, not what it is: `resume=true` added to the command
-# that finishes an interrupted sweep must not split its jobs into two configurations.
-# A race's budget.epochs (bakeoff.race) likewise: a paused configuration is the same one.
-RUN_CONTROL_KEYS = {"resume", "name", "budget.epochs"}
 DEFAULT_CONFIG = "(default)"
+INVALID = "invalid"  # the status of a job whose results.json is not a valid record
 
 # load() column -> dotted path in results.json (falls back to the config, see record_field),
 # derived from the typed record.
@@ -104,6 +105,9 @@ def _read_job(run_dir: Path) -> Job:
         ) from None
     overrides = record.get("overrides")
     overrides = [str(o) for o in overrides] if isinstance(overrides, list) else hydra_overrides
+    invalid = problem(record)
+    if invalid is not None:  # listed, with its path and first problem: never a silent row
+        return Job(run_dir, record, INVALID, f"invalid record {record_path}: {invalid}", overrides)
     return Job(
         run_dir, record, str(record.get("status") or "unknown"), record.get("error"), overrides
     )
@@ -150,16 +154,6 @@ def record_field(record: dict[str, Any], path: str) -> Any:
     if value is _MISSING and not path.startswith("config."):
         value = _lookup(record, "config." + path)
     return None if value is _MISSING else value
-
-
-def configuration(overrides: Iterable[str]) -> tuple[str, ...]:
-    """The overrides that define a configuration: seed/fold repeats and hydra.* settings dropped."""
-    keep = []
-    for item in overrides:
-        key = override_key(item)
-        if key not in REPEAT_KEYS | RUN_CONTROL_KEYS and not key.startswith("hydra."):
-            keep.append(item)
-    return tuple(keep)
 
 
 def label_value(value: Any) -> str:
@@ -222,7 +216,7 @@ def _row(job: Job, label: str) -> dict[str, Any]:
         "overrides": " ".join(job.overrides),
     }
     row.update({column: record_field(job.record, path) for column, path in FIELDS.items()})
-    metrics = job.record.get("metrics") if job.status != "running" else None
+    metrics = job.record.get("metrics") if job.status not in ("running", INVALID) else None
     for split in SPLITS:
         values = (metrics or {}).get(split) or {}
         for name, value in values.items() if isinstance(values, dict) else ():

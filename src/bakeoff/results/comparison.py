@@ -26,6 +26,7 @@ import pandas as pd
 from bakeoff.errors import BakeoffError
 from bakeoff.results.aggregate import aggregate, selection_metric, sort_and_select
 from bakeoff.results.collect import (
+    INVALID,
     SPLITS,
     Job,
     NoRunsFoundError,
@@ -135,6 +136,8 @@ def _summary(
             )
     counts = Counter(runs["status"])
     lines.append("Jobs: " + ", ".join(f"{n} {status}" for status, n in counts.most_common()) + ".")
+    for error in runs.loc[runs["status"] == INVALID, "error"]:
+        lines.append(f"Left out of the selection: {error}")
     if shared:
         lines.append("Shared by all jobs: " + " ".join(shared))
     datasets = sorted({str(d) for d in runs["dataset"].dropna()})
@@ -336,7 +339,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _replay(args) -> int:
-    from bakeoff.race.replay import replay, replay_lines
+    from bakeoff.results.halving_replay import replay, replay_lines
 
     try:
         result = replay(args.dirs, args.eta, args.min_epochs, args.keep_min)

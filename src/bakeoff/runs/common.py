@@ -260,10 +260,14 @@ def test_into_record(trainer, module, datamodule, ckpt_path, run_dir: Path, reco
     tic = time.perf_counter()
     trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
     test_s = time.perf_counter() - tic
+    from bakeoff.callbacks.nonfinite import check_finite
+
+    metrics = stage_metrics(trainer.callback_metrics, "test")
+    record.metrics["test"] = metrics  # kept in the record of a run failed on them
+    check_finite("test", metrics, module.test_outputs)  # never completed on NaN outputs
     rows = None
     if trainer.global_rank == 0 and module.test_outputs:
         rows = module.task.rows(module.test_outputs, datamodule.label_names)
-    metrics = stage_metrics(trainer.callback_metrics, "test")
     record_test(record, metrics, test_s, len(datamodule.datasets["test"]), rows, run_dir)
 
 

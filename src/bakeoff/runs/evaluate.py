@@ -50,6 +50,9 @@ def load_run_config(ckpt_path: str | Path) -> DictConfig:
 def eval_config(cfg: DictConfig) -> DictConfig:
     """The training run's config with this evaluation's trainer, logger, paths and data."""
     merged = load_run_config(cfg.ckpt_path)
+    from bakeoff.checks.eval_check import check_task
+
+    check_task(cfg, merged)  # another task kind's data: one line naming both, before loading
     with open_dict(merged):
         merged.task_name, merged.train, merged.test = "eval", False, True
         merged.ckpt_path = str(Path(cfg.ckpt_path).expanduser().resolve())
@@ -75,8 +78,13 @@ def test_checkpoint(cfg: DictConfig, record: Record) -> None:
     from bakeoff.loggers.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
-    parts = build_run_parts(cfg, "test", checkpoint=cfg.ckpt_path)
+    parts = build_run_parts(cfg, None, checkpoint=cfg.ckpt_path)  # set up after the check
     module, datamodule = parts.module, parts.datamodule
+    from bakeoff.checks.eval_check import check_labels
+
+    # classes the checkpoint never learnt: named against the data's, before its own checks
+    check_labels(cfg, cfg.task.name, module.hparams.label_names, datamodule._load_splits())
+    datamodule.setup("test")
     describe_data(record, datamodule)
     counts = module.param_counts()
     describe_model(record, parts.backbone.source, counts["total"], counts["trainable"])

@@ -32,13 +32,26 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     With `resume=true` a job whose record says completed is not run again (its record is
     returned), and one with a `checkpoints/last.ckpt` continues from it. A job that SLURM
-    requeued (after a pre-emption signal, see bakeoff.runs.resume) resumes the same way.
+    requeued (after a pre-emption signal, see bakeoff.runs.resume) resumes the same way; either
+    first checks that the run dir's earlier run trained this config (bakeoff.runs.resume_check).
+    The run dir is locked from here to the record (one writer, bakeoff.utils.run_lock).
     """
+    from bakeoff.utils.run_lock import locked
+
+    with locked(cfg.paths.output_dir):
+        return _run(cfg)
+
+
+def _run(cfg: DictConfig) -> dict[str, Any]:
     if _resuming(cfg):
         from bakeoff.runs.resume import completed_record, requeued
+        from bakeoff.runs.resume_check import check_resume
 
         if requeued():
             log.info("resume: SLURM requeued this job (restart %d)", requeued())
+        requested = _requested_config(cfg)
+        if requested is not None:  # the run dir's earlier run trained this config, or stop
+            check_resume(Path(cfg.paths.output_dir), requested)
         done = completed_record(Path(cfg.paths.output_dir))
         if done is not None:
             log.info("resume: %s is completed, not run again", cfg.paths.output_dir)
@@ -82,9 +95,20 @@ def train(cfg: DictConfig, record: Record) -> None:
 
 
 def _resuming(cfg: DictConfig) -> bool:
-    from bakeoff.runs.resume import requeued
+    from bakeoff.runs.resume_check import resuming
 
-    return bool(cfg.get("resume")) or requeued() > 0
+    return resuming(cfg)
+
+
+def _requested_config(cfg: DictConfig) -> dict[str, Any] | None:
+    """The config as the record will store it; None while it does not resolve (the run's own
+    checks then name what is missing)."""
+    from bakeoff.runs.common import resolved
+
+    try:
+        return resolved(cfg)
+    except Exception:
+        return None
 
 
 def _checkpoint_to_resume(cfg: DictConfig, run_dir: Path) -> str | None:
@@ -158,6 +182,7 @@ def fit_and_test(
             raise stopped from None
         spawned.restore(module, datamodule)
     _record_fit(record, trainer, module, meter, datamodule, tic)
+    _check_validated(record, datamodule)
     record.data.padded_token_fraction = datamodule.padded_fraction()
     if budget.paused:  # tested once the run reaches its end (resume=true), not now
         record.status = "paused"
@@ -165,6 +190,14 @@ def fit_and_test(
         run_dir = Path(record.paths.run_dir)
         test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
     close_loggers(trainer, loggers, record)
+
+
+def _check_validated(record: Record, datamodule) -> None:
+    """Every validation set's outputs at the best epoch are numbers (its loss), or the run fails."""
+    from bakeoff.callbacks.nonfinite import check_finite
+
+    for split in datamodule.val_sets:
+        check_finite(split, record.metrics.get(split) or {})
 
 
 def _record_fit(record: Record, trainer, module, meter, datamodule, tic: float) -> None:
