@@ -125,6 +125,13 @@ def test_rank_two_tiny_backbones_then_from_the_cache(tmp_path, forwards, capsys)
     assert f"read records under {sweep}" in printed
     assert "only 2 backbones: τ over 2 is weak evidence" in printed
 
+    # the first ranking, from its record, against the same comparison: the same table, no build
+    from bakeoff.app.rank import main
+
+    assert main(["--ranking", str(out / "rank.json"), "--against", str(sweep)]) == 0
+    assert forwards["n"] == first
+    assert (out / "against.csv").read_text() == "\n".join(table) + "\n"
+
 
 @pytest.mark.parametrize(
     ("args", "expected"),
