@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
-from tests.test_compare import compare, sweep  # noqa: F401 (the fixture)
+from bakeoff.results import compare
+from tests.helpers.runs import ROOT, run_cli
 
 TINY_RUN = [
     "model=tiny_bert",
@@ -59,7 +59,7 @@ def test_a_dry_run_writes_nothing(tmp_path):
     assert "SpearmanCorrcoef" not in proc.stderr
 
 
-def test_no_wandb_panel_after_the_leaderboard(sweep, capfd, tmp_path):  # noqa: F811
+def test_no_wandb_panel_after_the_leaderboard(sweep, capfd, tmp_path):
     from bakeoff.results.wandb_report import log_comparison
 
     c = compare(sweep, formats=None, plots=False)

@@ -143,12 +143,12 @@ def test_predict_input_errors_come_before_the_weights_load(
     trained, tmp_path, monkeypatch, write, message
 ):
     from bakeoff.errors import DataError
-    from bakeoff.runs import evaluate, predict
+    from bakeoff.runs import assembly, predict
 
     def no_weights(*args, **kwargs):
         raise AssertionError("the weights loaded before the input was checked")
 
-    monkeypatch.setattr(evaluate, "load_module", no_weights)
+    monkeypatch.setattr(assembly, "build_run_parts", no_weights)  # where the checkpoint loads
     _, record = trained
     path = tmp_path / ("new.csv" if write and "review" in write else "new.txt")
     if write is not None:

@@ -13,7 +13,7 @@ import torch
 
 from bakeoff.race import plan
 from tests.conftest import ROOT, compose, run_cli
-from tests.test_resume import start, wait_for
+from tests.helpers.interrupts import start, wait_for
 from tests.test_slurm import slurm_cluster  # noqa: F401 (the session fixture)
 
 # 3 configurations, one seed; lr=1e-12 (the head's too) cannot learn and is out at rung 0 on the

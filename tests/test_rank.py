@@ -125,6 +125,13 @@ def test_rank_two_tiny_backbones_then_from_the_cache(tmp_path, forwards, capsys)
     assert f"read records under {sweep}" in printed
     assert "only 2 backbones: τ over 2 is weak evidence" in printed
 
+    # the first ranking, from its record, against the same comparison: the same table, no build
+    from bakeoff.app.rank import main
+
+    assert main(["--ranking", str(out / "rank.json"), "--against", str(sweep)]) == 0
+    assert forwards["n"] == first
+    assert (out / "against.csv").read_text() == "\n".join(table) + "\n"
+
 
 @pytest.mark.parametrize(
     ("args", "expected"),
@@ -170,3 +177,17 @@ def test_screen_keeps_the_top_backbones_with_their_configurations(tmp_path):
     assert set(result.kept) in ({0, 2}, {1})  # configurations of one backbone go together
     assert len(result.ranking.table) == 2 and result.ranking.sort_by == "probe"
     assert list(result.ranking.table["probe_f1_macro"]) == sorted(set(result.scores), reverse=True)
+
+
+def test_rank_regression_scores_in_its_metric(tmp_path):
+    """Regression (trump_tweets): LogME on the values, kNN mean and ridge probe in val pearson."""
+    from bakeoff.app.rank import main
+
+    out = tmp_path / "reg"
+    args = ["model=tiny_bert,tiny_roberta", "data=trump_tweets", *SMALL, "logger=csv"]
+    assert main([*args, f"paths.root_dir={tmp_path}", f"rank.output_dir={out}"]) == 0
+    record = json.loads((out / "rank.json").read_text())
+    assert record["task"] == "regression" and record["metric"] == "pearson"
+    for row in record["ranking"]:
+        assert math.isfinite(row["logme"])
+        assert -1 <= row["knn_pearson"] <= 1 and -1 <= row["probe_pearson"] <= 1

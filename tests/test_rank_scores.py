@@ -180,3 +180,21 @@ def test_against_a_leaderboard_csv_when_the_records_are_gone(tmp_path):
     result = against(alone, [tmp_path / "cmp"], top_k=2)
     assert result.table.empty and "nothing to score" in result.markdown
     assert any("1 ranked backbone(s): nothing to rank" in line for line in result.lines)
+
+
+def test_an_image_split_has_the_same_features_key_in_every_process():
+    """The key of an image split's cached features comes from its transform's repr: two builds
+    of the same transform (two processes) must give the same key, or the cache never hits."""
+    from torchvision import transforms as T
+
+    from bakeoff.data.base import IndexedDataset
+    from bakeoff.data.image import RGBTransform
+    from bakeoff.models.feature_cache import inputs_digest
+
+    def split(size: int):
+        transform = RGBTransform(T.Compose([T.Resize(size), T.ToTensor()]))
+        items = [np.full((8, 8), i, dtype=np.uint8) for i in range(4)]
+        return IndexedDataset(items, [0, 1, 0, 1], np.arange(4), transform=transform)
+
+    assert inputs_digest(split(32)) == inputs_digest(split(32))
+    assert inputs_digest(split(32)) != inputs_digest(split(64))  # another transform, another key

@@ -22,7 +22,7 @@ def stamps(root: Path) -> dict[str, str]:
 
 
 def test_config_diff_names_training_keys_only():
-    from bakeoff.resume_check import config_diff
+    from bakeoff.runs.resume_check import config_diff
 
     old = {"optim": {"lr": 5e-5}, "logger": {"csv": {}}, "paths": {"root_dir": "/a"}, "seed": 1}
     new = {"optim": {"lr": 1e-3}, "logger": {"wandb": {}}, "paths": {"root_dir": "/b"}, "seed": 1}
@@ -36,7 +36,7 @@ def test_config_diff_names_training_keys_only():
 def test_resume_of_a_checkpoint_with_another_config_is_refused(tmp_path):
     """An interrupted run (last.ckpt, no record) resumed with another LR: refused, from the
     checkpoint's own config, and nothing in the run dir changes."""
-    from bakeoff.resume_check import ResumeMismatch
+    from bakeoff.runs.resume_check import ResumeMismatch
     from bakeoff.runs.train import run
 
     first = compose(tmp_path, *TINY, "trainer.max_epochs=1", "logger=csv")

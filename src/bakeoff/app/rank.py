@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         "how well each score predicted them",
     )
     p.add_argument(
+        "--ranking",
+        metavar="RANK_JSON",
+        help="score a finished ranking (its rank.json, or the dir holding it) --against "
+        "comparisons, instead of ranking again: nothing is built or run",
+    )
+    p.add_argument(
         "--map",
         nargs="+",
         default=[],
@@ -104,6 +110,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     from bakeoff.rank.report import log_wandb, write_outputs
 
     args = _parser().parse_args(argv)
+    if args.ranking:
+        return _against_only(args)
     models, overrides = split_models(args.overrides)
     configs = compose_all(models, overrides)
     out = Path(configs[0].rank.output_dir)
@@ -115,15 +123,40 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     print(ranking_markdown(ranking).split("\n\n", 2)[-1].rsplit("\n\n", 1)[0])
     if args.against:
-        from bakeoff.rank.against import against, write_against
-
-        result = against(ranking, args.against, args.map, top_k=int(configs[0].rank.top_k))
-        files += write_against(result, out)
-        print(result.markdown)
+        files += _against(ranking, args, out, int(configs[0].rank.top_k))
     try:
         log_wandb(ranking, configs[0], out, files)
     except Exception as exc:  # the tables are written: a W&B problem costs only the W&B run
         log.warning("W&B run skipped: %s: %s", type(exc).__name__, exc)
+    print(f"written: {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def _against(ranking, args, out: Path, top_k: int) -> list[Path]:
+    from bakeoff.rank.against import against, write_against
+
+    result = against(ranking, args.against, args.map, top_k=top_k)
+    print(result.markdown)
+    return write_against(result, out)
+
+
+def _against_only(args) -> int:
+    """--ranking R --against D: a saved ranking scored on comparisons; files go beside R.
+    Overrides may only set rank.top_k here (nothing is composed)."""
+    from bakeoff.rank.ranking import from_record
+
+    if not args.against:
+        raise ConfigError("--ranking needs --against DIR...: what to score the ranking on")
+    top_k = 3
+    for item in args.overrides:
+        key, _, value = item.partition("=")
+        if key != "rank.top_k" or not value.isdigit():
+            raise ConfigError(f"--ranking: only rank.top_k=K may be given, not {item}")
+        top_k = int(value)
+    ranking = from_record(args.ranking)
+    out = Path(args.ranking)
+    out = out if out.is_dir() else out.parent
+    files = _against(ranking, args, out, top_k)
     print(f"written: {', '.join(str(f) for f in files)}")
     return 0
 

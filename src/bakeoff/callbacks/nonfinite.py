@@ -11,6 +11,7 @@ and the message still names the first non-finite step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -116,7 +117,9 @@ def non_finite_outputs(batches: list[dict[str, Any]]) -> int:
     return bad
 
 
-def check_finite(split: str, metrics: dict[str, Any], batches: list[dict[str, Any]] = ()) -> None:
+def check_finite(
+    split: str, metrics: dict[str, Any], batches: Sequence[dict[str, Any]] = ()
+) -> None:
     """Raise NonFiniteOutputsError when a `split` metric or output is NaN/inf."""
     keys = non_finite_metrics(metrics)
     bad_batches = non_finite_outputs(list(batches))

@@ -65,6 +65,12 @@ class RGBTransform:
     def __call__(self, item: Any) -> torch.Tensor:
         return self.transform(to_rgb(item))
 
+    def __repr__(self) -> str:
+        # What the feature cache keys a split's inputs by (models/feature_cache.py): the wrapped
+        # transform's own repr (torchvision's lists every step and its settings), never this
+        # object's address, which differs in every process and would miss the cache every time.
+        return f"RGBTransform({self.transform!r})"
+
 
 class ImageData(TaskData):
     """Batches `{"pixel_values": float (B, 3, H, W), "labels", "index": long (B,)}`; labels as the

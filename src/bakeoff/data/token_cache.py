@@ -74,7 +74,7 @@ def tokenize(
     """
     key = cache_key(tokenizer, texts, second, max_length, words) if cache_dir else None
     path = Path(cache_dir) / f"{key}.npz" if key and cache_dir else None
-    if path is not None and path.exists():
+    if path is not None and key is not None and path.exists():
         cached = _read(path, key)
         if cached is not None and all(len(v) == len(texts) for v in cached.values()):
             return cached, True
@@ -90,7 +90,7 @@ def tokenize(
         out["word_ids"] = [
             [-1 if w is None else w for w in enc.word_ids(i)] for i in range(len(texts))
         ]
-    if path is not None:
+    if path is not None and key is not None:
         _write(path, key, out)
     return out, False
 

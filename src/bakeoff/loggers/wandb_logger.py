@@ -10,7 +10,7 @@ from collections.abc import Callable
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from bakeoff.loggers.wandb import announce, console_settings
+from bakeoff.loggers.wandb_console import announce, console_settings
 
 log = logging.getLogger(__name__)
 

@@ -81,10 +81,11 @@ class FreezeUnfreeze(FinetuneStrategy):
 
     def __init__(self, name: str, unfreeze_at_epoch: int | None = None, **kwargs) -> None:
         super().__init__(name, unfreeze_at_epoch=unfreeze_at_epoch, **kwargs)
-        self.unfreeze_at_epoch: int = unfreeze_at_epoch
 
     def trainable(self, epoch: int, n: int) -> list[bool]:
-        return [epoch >= self.unfreeze_at_epoch] * n
+        at = self.unfreeze_at_epoch
+        assert at is not None  # checks.validate requires it for freeze_unfreeze
+        return [epoch >= at] * n
 
 
 class Gradual(FinetuneStrategy):

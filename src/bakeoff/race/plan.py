@@ -65,7 +65,7 @@ def score(values: Sequence[float | None], mode: str) -> float:
     worst = -math.inf if mode == "max" else math.inf
     if not values or any(v is None or not math.isfinite(v) for v in values):
         return worst
-    return sum(values) / len(values)
+    return sum(v for v in values if v is not None) / len(values)
 
 
 def ranked(scores: Mapping[str, float], mode: str) -> list[str]:

@@ -153,8 +153,9 @@ def _decide(sweep_dir: Path, state: RaceState, budget: int) -> None:
             entry["status"], entry["reason"], entry["stopped_at"] = "failed", reason, budget
             log.warning("halving: %s leaves the race (%s)", entry["short"], reason)
             continue
-        mode = records[entry["jobs"][0]]["monitor"]["mode"] or mode
-        scores[label] = plan.score([r["monitor"]["best"] for r in records.values()], mode)
+        done = {j: r for j, r in records.items() if r is not None}  # all of them: none failed
+        mode = done[entry["jobs"][0]]["monitor"]["mode"] or mode
+        scores[label] = plan.score([r["monitor"]["best"] for r in done.values()], mode)
         entry["scores"][rung] = scores[label]
     last = state.rung == len(state.budgets) - 1
     keep = list(scores) if last else plan.kept(scores, mode, state.eta, state.keep_min)

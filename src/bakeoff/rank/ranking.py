@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
@@ -212,8 +213,33 @@ def to_record(r: Ranking) -> dict[str, Any]:
         "total_s": round(r.total_s, 3),
         "forward_s": round(r.forward_s, 3),
         "summary": r.summary,
+        "mode": r.mode,
+        "backbones": r.backbones,
         "ranking": table,
     }
+
+
+def from_record(path: str | Path) -> Ranking:
+    """A ranking read back from its rank.json (a file, or the dir that holds it)."""
+    path = Path(path)
+    path = path / "rank.json" if path.is_dir() else path
+    try:
+        record = json.loads(path.read_text())
+        return Ranking(
+            table=pd.DataFrame(record["ranking"]),
+            sort_by=record["sort_by"],
+            metric=record["metric"],
+            data=record["data"],
+            task=record["task"],
+            scores=list(record["scores"]),
+            total_s=float(record["total_s"]),
+            forward_s=float(record["forward_s"]),
+            mode=record.get("mode", "max"),
+            backbones=record.get("backbones") or {},
+            summary=list(record.get("summary") or []),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"--ranking {path}: not a bakeoff-rank record ({err})") from None
 
 
 @dataclass

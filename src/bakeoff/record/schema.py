@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -70,6 +71,12 @@ class Paths:
     run_dir: str | None = None
     best_ckpt: str | None = None
     predictions: str | None = None  # test predictions, relative to run_dir
+
+    def run_path(self) -> Path:
+        """`run_dir` as a Path: set when the record is made (runs.common.new_record)."""
+        if self.run_dir is None:
+            raise ValueError("the record's paths.run_dir is not set")
+        return Path(self.run_dir)
 
 
 @dataclass

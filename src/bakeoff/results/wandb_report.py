@@ -62,7 +62,8 @@ def log_comparison(
     `settings` defaults to the jobs' W&B settings (`job_wandb_settings`); the run dir goes under
     `sweep_dir` (sweep_dir/wandb/...), beside the jobs.
     """
-    from bakeoff.loggers.wandb import console_settings, resolve_mode
+    from bakeoff.loggers.wandb import resolve_mode
+    from bakeoff.loggers.wandb_console import console_settings
 
     settings = settings if settings is not None else job_wandb_settings(comparison)
     if settings is None:

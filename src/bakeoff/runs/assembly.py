@@ -98,7 +98,7 @@ def _from_checkpoint(cfg: DictConfig, checkpoint: str | Path, stage: str | None)
         cfg.data,
         preprocessing=module.backbone.preprocessing(),
         task=module.task,
-        label_names=module.hparams.label_names,
+        label_names=module.hparams["label_names"],
     )
     if stage is not None:
         datamodule.setup(stage)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -93,7 +92,7 @@ def fit_and_test(cfg: DictConfig, parts, record: Record, loggers: list, ckpt_pat
         }
         rows = data.task.rows([gathered], data.label_names)
         metrics = split_metrics(data.task, data.label_names, probs, test.targets)
-        record_test(record, metrics, test_s, len(test), rows, Path(record.paths.run_dir))
+        record_test(record, metrics, test_s, len(test), rows, record.paths.run_path())
     log_final_metrics(loggers, record)
     for lg in loggers:  # no Trainer to finalize them (a CSV logger writes its rows here)
         lg.finalize("success")

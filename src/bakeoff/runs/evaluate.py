@@ -90,7 +90,7 @@ def test_checkpoint(cfg: DictConfig, record: Record) -> None:
     describe_model(record, parts.backbone.source, counts["total"], counts["trainable"])
     record.paths.best_ckpt = cfg.ckpt_path
     loggers = build_loggers(cfg)
-    run_dir = Path(record.paths.run_dir)
+    run_dir = record.paths.run_path()
     trainer = build_trainer(cfg, run_dir, loggers)
     try:
         test_into_record(trainer, module, datamodule, None, run_dir, record)

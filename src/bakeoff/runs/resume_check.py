@@ -166,7 +166,8 @@ def _job_config(config: DictConfig, output_dir: str) -> dict[str, Any] | None:
         task = copy.deepcopy(job)
         with read_write(task), open_dict(task):
             del task["hydra"]
-        return OmegaConf.to_container(task, resolve=True)
+        resolved = OmegaConf.to_container(task, resolve=True)
+        return resolved if isinstance(resolved, dict) else None  # type: ignore[return-value]
     except Exception as err:  # the run's own checks report a config that does not resolve
         log.debug("resume check skipped: %s", err)
         return None

@@ -73,7 +73,7 @@ def train(cfg: DictConfig, record: Record) -> None:
     from bakeoff.loggers.wandb import finish_wandb
 
     L.seed_everything(cfg.seed, workers=True)
-    run_dir = Path(record.paths.run_dir)
+    run_dir = record.paths.run_path()
     ckpt_path = _checkpoint_to_resume(cfg, run_dir)
     # The data's first read and all its checks come before any logger starts (a missing file
     # makes no W&B run) and before any weights load; then the loggers: a W&B run starts in the
@@ -161,12 +161,12 @@ def fit_and_test(
 
     meter = RunMeter(cfg.monitor.metric, cfg.monitor.mode)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    spawned = SpawnedFitState(str(Path(record.paths.run_dir) / ".fit_state.json"), meter)
+    spawned = SpawnedFitState(str(record.paths.run_path() / ".fit_state.json"), meter)
     stopper = StopOnSignal()
     budget = TrainingBudget(budget_epochs(cfg))
     callbacks += [FreezeSchedule(), meter, spawned, stopper, budget, ExactResume()]
     n_train = datamodule.sizes().get("n_train")  # log_every_n_steps from the epoch's size
-    trainer = build_trainer(cfg, Path(record.paths.run_dir), loggers, callbacks, n_train=n_train)
+    trainer = build_trainer(cfg, record.paths.run_path(), loggers, callbacks, n_train=n_train)
     for lg in loggers:
         lg.log_hyperparams(record.config)
     tic = time.perf_counter()
@@ -187,7 +187,7 @@ def fit_and_test(
     if budget.paused:  # tested once the run reaches its end (resume=true), not now
         record.status = "paused"
     elif cfg.test:
-        run_dir = Path(record.paths.run_dir)
+        run_dir = record.paths.run_path()
         test_into_record(trainer, module, datamodule, record.paths.best_ckpt, run_dir, record)
     close_loggers(trainer, loggers, record)
 

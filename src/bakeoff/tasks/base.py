@@ -114,7 +114,8 @@ class Task:
         """What the head reads: pooled features (batch, dim) unless the kind needs per-token ones."""
         return backbone(batch)
 
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+    def loss(self, outputs: Tensor, targets: Any) -> Tensor:
+        """`targets`: what `collate_labels` made, a tensor or named tensors."""
         raise NotImplementedError
 
     def available_metrics(self) -> dict[str, Any]:
@@ -127,7 +128,7 @@ class Task:
             {name: factories[name](label_names, validate) for name in self.metric_names}
         )
 
-    def metric_inputs(self, outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    def metric_inputs(self, outputs: Tensor, targets: Any) -> tuple[Tensor, Tensor]:
         """(preds, target) as the metric collection takes them."""
         return outputs, targets
 

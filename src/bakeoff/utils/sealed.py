@@ -55,6 +55,7 @@ def read_sealed(path: Path, key: str, what: str, parse: Callable[[bytes], T]) ->
     path = Path(path)
     if not path.exists():
         return None
+    problem: str | None
     try:
         data = path.read_bytes()
     except OSError as err:
