@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bakeoff.results.comparison import compare, main
-from tests.test_compare import metrics, predictions, write_run
+from tests.helpers.comparisons import metrics, predictions, write_run
 
 
 def test_a_bare_status_and_nan_metrics_are_listed_invalid_not_compared(tmp_path, capsys):

@@ -13,7 +13,8 @@ import torch
 
 from bakeoff.race import plan
 from tests.conftest import ROOT, compose, run_cli
-from tests.test_resume import start, wait_for
+from tests.helpers.interrupts import start, wait_for
+from tests.test_slurm import slurm_cluster  # noqa: F401 (the session fixture)
 
 # 3 configurations, one seed; lr=1e-12 (the head's too) cannot learn and is out at rung 0 on the
 # val loss (keep_min=2 keeps two). The val loss, not F1: on 16 examples F1 ties too easily.
@@ -183,6 +184,8 @@ def write_job(root: Path, n: int, lr: str, seed: int, vals: list[float], test: f
         "status": "completed",
         "overrides": [f"optim.lr={lr}", f"seed={seed}"],
         "seed": seed,
+        "model": {"name": "tiny_bert"},
+        "data": {"name": "amazon_reviews"},
         "monitor": {"metric": "val/acc", "mode": "max", "best": max(vals)},
         "history": [{"epoch": e, "val/acc": v} for e, v in enumerate(vals)],
         "metrics": {"val": {"acc": max(vals)}, "test": {"acc": test}},
@@ -271,3 +274,16 @@ def test_a_failed_job_leaves_the_race_with_its_reason_and_the_race_goes_on(tmp_p
 
     spent = cost(state)
     assert spent["epochs"] == 2 * 6 + 6 * 1 and spent["full_epochs"] == 48
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("slurm_cluster")
+def test_race_through_slurm(tmp_path):
+    """Every rung as SLURM jobs (hydra/launcher=slurm on the local one-node cluster of
+    scripts/slurm_local.sh; skipped with the reason where it cannot start)."""
+    from tests.test_slurm import job_ids
+
+    proc, sweep_dir = race(tmp_path, "hydra/launcher=slurm", "hydra.launcher.timeout_min=10")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert_race_result(sweep_dir, tmp_path, check_straight=False)
+    assert len(job_ids(sweep_dir)) == 3 + 2  # rung 0's three jobs, rung 1's two: none twice

@@ -101,7 +101,7 @@ def test_glue_script_with_roberta_and_bert_from_the_hub_cache(hub_env, tmp_path)
     ids, through to the --reference table."""
     import csv
 
-    from tests.glue_fixtures import write_glue
+    from tests.helpers.glue import write_glue
 
     write_glue("rte", tmp_path / "glue")
     out = tmp_path / "out"
