@@ -37,7 +37,7 @@ def test_configs_compose_with_a_label_list_or_one_column(tmp_path, text_files):
 
 
 def build_text_data(tmp_path, *overrides):
-    from bakeoff.runs.common import build_data
+    from bakeoff.runs.assembly import build_data
     from bakeoff.utils.build import build
 
     cfg = compose(tmp_path, *TINY, *overrides)

@@ -176,15 +176,28 @@ class TextData(TaskData):
 
     def count_padding(self, batch) -> None:
         """The one place the padded-token fraction is counted: real and padded tokens of a
-        collated training batch, from its attention mask (on the CPU)."""
+        collated training batch, from its attention mask (on the CPU). The real count is kept
+        as a tensor sum, read once when `tokens` is asked for, not once per step."""
         if isinstance(batch, dict) and "attention_mask" in batch:
-            real = int(batch["attention_mask"].sum())
-            self.tokens["real"] += real
-            self.tokens["padded"] += batch["attention_mask"].numel() - real
+            mask = batch["attention_mask"]
+            self._real_tokens = mask.sum() + self._real_tokens
+            self._all_tokens += mask.numel()
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        """Real and padded training tokens counted so far (`count_padding`)."""
+        real = int(self._real_tokens)
+        return {"real": real, "padded": self._all_tokens - real}
+
+    @tokens.setter
+    def tokens(self, counts: dict[str, int]) -> None:
+        self._real_tokens: torch.Tensor | int = counts["real"]
+        self._all_tokens = counts["real"] + counts["padded"]
 
     def padded_fraction(self) -> float | None:
-        total = self.tokens["real"] + self.tokens["padded"]
-        return self.tokens["padded"] / total if total else None
+        counts = self.tokens
+        total = counts["real"] + counts["padded"]
+        return counts["padded"] / total if total else None
 
     def eval_loader(self, split: str) -> DataLoader:
         # Longest first, similar lengths together: less padding. Order does not change the

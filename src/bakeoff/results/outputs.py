@@ -27,9 +27,17 @@ from bakeoff.record.store import RECORD_NAME
 log = logging.getLogger(__name__)
 
 MANIFEST = "inputs.json"
-# What a comparison writes (tables.py, plots.py, pivot, reference): anything else in a target
+# What a comparison writes (tables.py, plots.py, report.py, the race's table, pivot, reference): anything else in a target
 # folder is the user's, and the folder is not a comparison to move aside.
-OWN_PATTERNS = ("leaderboard.*", "pivot_*", "reference*", "*.png", MANIFEST)
+OWN_PATTERNS = (
+    "leaderboard.*",
+    "report.html",
+    "race.*",
+    "pivot_*",
+    "reference*",
+    "*.png",
+    MANIFEST,
+)
 
 
 def fingerprint(run_dirs: Iterable[Path], options: dict[str, Any]) -> dict[str, Any]:
