@@ -103,6 +103,8 @@ def length_grouped_batches(lengths, batch_size: int, seed: int) -> LengthGrouped
 
 class TextData(TaskData):
     modality = "text"  # which backbones can take its batches (Backbone.modality)
+    _real_tokens: torch.Tensor | int  # `count_padding`'s running sums (see `tokens`)
+    _all_tokens: int
 
     def __init__(
         self,
@@ -191,7 +193,7 @@ class TextData(TaskData):
 
     @tokens.setter
     def tokens(self, counts: dict[str, int]) -> None:
-        self._real_tokens: torch.Tensor | int = counts["real"]
+        self._real_tokens = counts["real"]
         self._all_tokens = counts["real"] + counts["padded"]
 
     def padded_fraction(self) -> float | None:

@@ -57,6 +57,7 @@ class HalvingSweeper(BasicSweeper):
         from bakeoff.race.race import new_state, run_race
 
         assert self.config is not None and self.launcher is not None
+        assert self.hydra_context is not None
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
@@ -75,6 +76,7 @@ class HalvingSweeper(BasicSweeper):
             size = self.max_batch_size or len(batch)
             for start in range(0, len(batch), size):
                 chunk = batch[start : start + size]
+                assert self.launcher is not None
                 returns.append(self.launcher.launch(chunk, initial_job_idx=initial_job_idx + start))
 
         try:
@@ -92,4 +94,5 @@ class HalvingSweeper(BasicSweeper):
                 raise RaceSettingsError(
                     "trainer.max_epochs is swept: the race needs one horizon for every job"
                 )
+        assert self.config is not None
         return OmegaConf.select(self.config, "trainer.max_epochs")
