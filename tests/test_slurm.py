@@ -55,6 +55,19 @@ def job_field(job_id: str, field: str) -> str:
     return values[0]
 
 
+def final_state(job_id: str, timeout_s: float = 60.0) -> str:
+    """The job's state once SLURM has seen all its tasks end: submitit returns with rank 0's
+    result, and another task may still be exiting for a moment after it."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    state = job_field(job_id, "JobState")
+    while state in ("RUNNING", "COMPLETING") and time.monotonic() < deadline:
+        time.sleep(1)
+        state = job_field(job_id, "JobState")
+    return state
+
+
 def sweep(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, Path]:
     sweep_dir = tmp_path / "sweep"
     proc = run_cli(
@@ -104,7 +117,7 @@ def test_ddp_with_two_slurm_tasks_keeps_replicas_equal_and_writes_one_record(
         f"+callbacks.sums.out={sums}",
     )
     (job,) = job_ids(sweep_dir)
-    assert job_field(job, "NumTasks") == "2" and job_field(job, "JobState") == "COMPLETED"
+    assert job_field(job, "NumTasks") == "2" and final_state(job) == "COMPLETED"
     logs = sorted(p.name for p in (sweep_dir / ".submitit" / job).glob("*_log.err"))
     assert len(logs) == 2, logs  # one process per SLURM task
     rank0 = (sweep_dir / ".submitit" / job / logs[0]).read_text()
