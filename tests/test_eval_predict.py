@@ -21,15 +21,16 @@ def trained(tmp_path_factory):
     return tmp, record
 
 
+def eval_cfg(tmp_path, record, *overrides):
+    """eval.py's config for the trained run's best checkpoint."""
+    return compose(
+        tmp_path, f"ckpt_path={record['paths']['best_ckpt']}", *overrides, config_name="eval"
+    )
+
+
 def test_eval_reproduces_the_runs_test_metrics(trained, tmp_path):
     _, record = trained
-    cfg = compose(
-        tmp_path,
-        f"ckpt_path={record['paths']['best_ckpt']}",
-        "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false",
-        config_name="eval",
-    )
+    cfg = eval_cfg(tmp_path, record, "trainer.accelerator=cpu", "trainer.enable_progress_bar=false")
     result = evaluate(cfg)
     assert result["status"] == "completed"
     assert result["metrics"]["test"] == pytest.approx(record["metrics"]["test"])
@@ -74,12 +75,7 @@ def test_eval_on_another_task_kind_names_both(trained, tmp_path):
     from bakeoff.errors import ConfigError
 
     _, record = trained
-    cfg = compose(
-        tmp_path,
-        f"ckpt_path={record['paths']['best_ckpt']}",
-        "data=trump_tweets",
-        config_name="eval",
-    )
+    cfg = eval_cfg(tmp_path, record, "data=trump_tweets")
     with pytest.raises(
         ConfigError, match=r"^ckpt task classification vs data=trump_tweets regression"
     ):
@@ -92,13 +88,8 @@ def test_eval_on_labels_the_checkpoint_never_learnt_names_both(trained, tmp_path
     _, record = trained
     table = tmp_path / "other.csv"
     table.write_text("text,label\ngood tea,good\nbad tea,bad\nfine,great\n")
-    cfg = compose(
-        tmp_path,
-        f"ckpt_path={record['paths']['best_ckpt']}",
-        "data=csv",
-        f"data.source.train={table}",
-        f"data.source.test={table}",
-        config_name="eval",
+    cfg = eval_cfg(
+        tmp_path, record, "data=csv", f"data.source.train={table}", f"data.source.test={table}"
     )
     known = ", ".join(record["data"]["label_names"])
     with pytest.raises(ConfigError) as err:
