@@ -77,3 +77,35 @@ def test_loading_pretrained_weights_prints_no_bar(capfd):
     HFBackbone("sentence-transformers/all-MiniLM-L6-v2")
     out, err = capfd.readouterr()
     assert "Loading weights" not in out + err
+
+
+def test_a_truncated_backbone_says_so_in_one_line_not_a_load_report(capfd, caplog):
+    """minilm_l2 keeps the checkpoint's first 2 layers: transformers' table of 64 'UNEXPECTED'
+    weights is noise there; one info line names the unused layers."""
+    from bakeoff.models.hf_backbone import HFBackbone
+
+    capfd.readouterr()
+    with caplog.at_level("INFO", logger="bakeoff.models.hf_backbone"):
+        HFBackbone(
+            "sentence-transformers/all-MiniLM-L6-v2", config_overrides={"num_hidden_layers": 2}
+        )
+    out, err = capfd.readouterr()
+    assert "LOAD REPORT" not in out + err and "UNEXPECTED" not in out + err, out + err
+    assert [r.getMessage() for r in caplog.records] == [
+        "sentence-transformers/all-MiniLM-L6-v2: its first 2 layers loaded; the checkpoint's "
+        "layers 2..5 are not used"
+    ]
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_weights_the_checkpoint_lacks_are_a_warning(caplog):
+    from bakeoff.models.hf_backbone import report_loading
+
+    with caplog.at_level("INFO", logger="bakeoff.models.hf_backbone"):
+        report_loading("m", {"missing_keys": ["classifier.weight"], "unexpected_keys": []}, None)
+        report_loading("m", {"missing_keys": [], "unexpected_keys": ["lm_head.bias"]}, None)
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "m: 1 weights not in the checkpoint or of another shape start from random "
+         "init: classifier.weight"),
+        ("WARNING", "m: 1 checkpoint weights not used: lm_head.bias"),
+    ]  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from typing import Any
 
 import torch
@@ -11,21 +13,49 @@ from torch import Tensor, nn
 from bakeoff.models.backbones import Backbone, TextPreprocessing, hub_reachable, not_available
 from bakeoff.models.packaged import hf_local_path
 
+log = logging.getLogger(__name__)
+
 POOLINGS = ("mean", "cls", "pooler")
 
 
 @contextlib.contextmanager
-def no_progress_bar():
-    """transformers' tqdm bars off for the block (its own switch), restored after."""
+def quiet_loading():
+    """transformers' "Loading weights" bar and its LOAD REPORT table off for the block, restored
+    after: `report_loading` says what matters in one line instead."""
     from transformers.utils import logging as hf_logging
 
-    was_on = hf_logging.is_progress_bar_enabled()
+    was_on, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
     hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     try:
         yield
     finally:
+        hf_logging.set_verbosity(verbosity)
         if was_on:
             hf_logging.enable_progress_bar()
+
+
+def report_loading(name: str, info: dict[str, list], kept_layers: int | None) -> None:
+    """One line about the checkpoint's fit: a warning for weights the model lacks or that do not
+    fit (they train from random init), an info line for layers a `num_hidden_layers` override
+    cut on purpose (the checkpoint's later layers, unused)."""
+    missing, mismatched = info.get("missing_keys") or [], info.get("mismatched_keys") or []
+    if missing or mismatched:
+        names = sorted(map(str, [*missing, *mismatched]))
+        log.warning(
+            "%s: %d weights not in the checkpoint or of another shape start from random init: %s",
+            name, len(names), ", ".join(names[:4]) + (" ..." if len(names) > 4 else ""),
+        )  # fmt: skip
+    unexpected = info.get("unexpected_keys") or []
+    cut = {int(m.group(1)) for k in unexpected if (m := re.search(r"layers?\.(\d+)\.", k))}
+    if kept_layers is not None and cut and min(cut) >= kept_layers:
+        log.info(
+            "%s: its first %d layers loaded; the checkpoint's layers %d..%d are not used",
+            name, kept_layers, min(cut), max(cut),
+        )  # fmt: skip
+    elif unexpected:
+        log.warning("%s: %d checkpoint weights not used: %s", name, len(unexpected),
+                    ", ".join(sorted(unexpected)[:4]) + (" ..." if len(unexpected) > 4 else ""))  # fmt: skip
 
 
 class HFBackbone(Backbone):
@@ -75,14 +105,16 @@ class HFBackbone(Backbone):
             else:
                 path = hf_local_path(name_or_path)
                 # transformers 5 returns eval mode and the stored dtype: force fp32, train mode.
-                # Without its "Loading weights" bar: a job's console says what bakeoff knows.
-                with no_progress_bar():
-                    self.model = AutoModel.from_pretrained(
+                # Without its bar and report: a job's console says what bakeoff knows.
+                with quiet_loading():
+                    self.model, info = AutoModel.from_pretrained(
                         path or name_or_path,
                         dtype=torch.float32,
                         local_files_only=path is not None or not hub_reachable(),
+                        output_loading_info=True,
                         **overrides,
                     )
+                report_loading(name_or_path, info, overrides.get("num_hidden_layers"))
         except OSError as err:
             raise not_available(name_or_path, err) from err
         self.model.train()
