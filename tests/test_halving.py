@@ -153,6 +153,7 @@ def test_killed_race_continues_and_no_job_trains_twice(tmp_path):
         (["hydra.sweeper.eta=1"], "hydra.sweeper.eta: 1 keeps every configuration"),
         (["hydra.sweeper.min_epochs=3"], "hydra.sweeper.min_epochs: 3 is not below"),
         (["optim.lr=1e-3", "seed=1,2"], "the sweep has 1 configuration(s): a race needs"),
+        (["hydra.sweeper.screen=logmee"], "hydra.sweeper.screen: 'logmee' is not a score; choose"),
     ],
 )
 def test_wrong_settings_end_in_one_error_before_anything_trains(extra, message, tmp_path):
@@ -161,6 +162,36 @@ def test_wrong_settings_end_in_one_error_before_anything_trains(extra, message, 
     assert f"error: {message}" in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert not list(sweep_dir.glob("*/results.json"))
+
+
+@pytest.mark.slow
+def test_a_screen_leaves_the_lower_scored_backbone_out_before_rung_0(tmp_path):
+    """`hydra.sweeper.screen=logme screen_top_k=1`: of tiny_bert and tiny_roberta (2 learning
+    rates each), one backbone's 2 configurations race; the other's never train, and the
+    leaderboard and race table say why, with the score."""
+    models = ["model=tiny_bert,tiny_roberta", "optim.lr=1e-3,3e-4"]
+    extra = ["hydra.sweeper.screen=logme", "hydra.sweeper.screen_top_k=1", *models]
+    proc, sweep_dir = race(tmp_path, *extra)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = json.loads((sweep_dir / "halving.json").read_text())
+
+    def model(overrides: list[str]) -> str:
+        return next(o for o in overrides if o.startswith("model="))
+
+    statuses: dict[str, set[str]] = {}
+    for entry in state["configurations"].values():
+        statuses.setdefault(model(entry["overrides"]), set()).add(entry["status"])
+    assert sorted(map(frozenset, statuses.values()), key=sorted) == [{"finished"}, {"screened"}]
+    out = next(c for c in state["configurations"].values() if c["status"] == "screened")
+    assert out["reason"].startswith("screened out: logme ") and "top 1" in out["reason"]
+    assert len(state["screened_out"]) == 2
+    trained = records(sweep_dir)
+    assert len(trained) == 2  # the screened configurations' jobs never ran
+    assert {model(r["overrides"]) for r in trained.values()} == {
+        o for o, s in statuses.items() if s == {"finished"}
+    }
+    board = (sweep_dir / "comparison" / "leaderboard.md").read_text()
+    assert board.count("screened out: logme") == 2, board
 
 
 def test_budgets_and_who_is_kept():

@@ -26,7 +26,8 @@ log = logging.getLogger("bakeoff")
 RACE_KEYS = {"resume", "budget.epochs", "hydra.sweep.subdir"}
 
 Launch = Callable[[list[list[str]], int], Any]
-Screen = Callable[[dict[str, list[str]]], list[str]]
+# A screen: {label: overrides} -> {label: None (races) or why it was left out}
+Screen = Callable[[dict[str, list[str]]], dict[str, str | None]]
 
 
 def configuration_label(overrides: Sequence[str]) -> str:
@@ -97,10 +98,10 @@ def run_race(
     if state is None:
         state = fresh
         if screen is not None:  # a cheap screen may leave configurations out before rung 0
-            chosen = set(screen({c: s["overrides"] for c, s in state.configurations.items()}))
+            verdicts = screen({c: s["overrides"] for c, s in state.configurations.items()})
             for label, entry in state.configurations.items():
-                if label not in chosen:
-                    entry["status"], entry["reason"] = "screened", "left out by the screen"
+                if verdicts.get(label):
+                    entry["status"], entry["reason"] = "screened", verdicts[label]
                     state.screened_out.append(label)
         state.save(sweep_dir)
     else:

@@ -64,6 +64,8 @@ def _row(state: RaceState, entry: dict[str, Any], label: str) -> dict[str, Any]:
         shown = f"failed at rung {len(scores)}: {entry.get('reason')}"
     elif status == "finished":
         shown = f"finished ({state.max_epochs} epochs)"
+    elif status == "screened":
+        shown = entry.get("reason") or "screened out"
     else:
         shown = status
     value = scores.get(last) if last is not None else None

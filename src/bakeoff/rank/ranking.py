@@ -269,9 +269,15 @@ def screen(configurations: Sequence[DictConfig], score: str = "logme", top_k: in
     unique: dict[str, DictConfig] = {}
     for key, cfg in zip(keys, configurations, strict=True):
         unique.setdefault(key, cfg)
-    options = rank_options(configurations[0]) | {"sort_by": score}
-    if score not in options["scores"]:
-        options["scores"] = [*options["scores"], score]
+    # Only the score screened on: the others would cost time and decide nothing here.
+    options = rank_options(configurations[0]) | {"sort_by": score, "scores": [score]}
+    monitored = str(configurations[0].monitor.metric)
+    if score != "logme" and monitored.split("/", 1)[-1] == "loss":
+        raise ConfigError(
+            f"screen {score}: its score is the monitored val metric, and monitor.metric="
+            f"{monitored} is not one a {score} score can compute: screen with logme, or monitor "
+            "a task metric"
+        )
     chosen = list(unique.values())
     names = [f"{c.model.name}#{j}" for j, c in enumerate(chosen)]  # unique, also for one name
     ranking = rank_configs(chosen, names, options)
