@@ -10,6 +10,7 @@ dest=${2:?usage: keep_records.sh SWEEP_DIR DEST_DIR}
 [[ -d $src ]] || { echo "error: SWEEP_DIR: no folder $src" >&2; exit 2; }
 [[ -e $dest ]] && { echo "error: DEST_DIR: $dest exists (nothing copied; pick a new folder)" >&2; exit 2; }
 mkdir -p "$dest"
+dest=$(cd "$dest" && pwd)  # absolute: the copies below run from inside the sweep
 cd "$src"
 for f in multirun.yaml halving.json; do [[ -f $f ]] && cp "$f" "$dest/"; done
 for job in */; do

@@ -37,9 +37,9 @@ def kept(dest: Path) -> set[str]:
 
 def test_records_and_comparisons_are_kept_checkpoints_and_wandb_are_not(tmp_path):
     make_sweep(tmp_path / "sweep")
-    proc = subprocess.run(
-        ["bash", str(SCRIPT), str(tmp_path / "sweep"), str(tmp_path / "kept")],
-        capture_output=True, text=True, check=False,
+    proc = subprocess.run(  # relative paths, as typed in a shell
+        ["bash", str(SCRIPT), "sweep", "kept"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert kept(tmp_path / "kept") == {

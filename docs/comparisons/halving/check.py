@@ -53,8 +53,8 @@ def main(root: Path) -> int:
     full_epochs = sum(r["epochs_trained"] for r in full.values())
     print(
         f"compute: race {race_fit:.0f} fit s over {race_epochs} job-epochs; full sweep "
-        f"{full_fit:.0f} fit s over {full_epochs} job-epochs: {race_fit / full_fit:.0%} of the "
-        f"measured fit seconds, {race_epochs / full_epochs:.0%} of the job-epochs"
+        f"{full_fit:.0f} fit s over {full_epochs} job-epochs: {race_fit / full_fit:.1%} of the "
+        f"measured fit seconds, {race_epochs / full_epochs:.1%} of the job-epochs"
     )
 
     full_board, race_board = leaderboard(root / "full"), leaderboard(root / "race")
