@@ -203,7 +203,12 @@ def against(
         mapping[label] = model
     ranked = list(ranking.table["model"])
     rows, lines = [], []
-    for d in dirs:
+    names = [Path(d).name for d in dirs]  # the dir's name, or parent/name where two share it
+    names = [
+        "/".join(Path(d).parts[-2:]) if names.count(n) > 1 else n
+        for d, n in zip(dirs, names, strict=True)
+    ]
+    for d, name in zip(dirs, names, strict=True):
         c = read_comparison(Path(d), ranking.metric, mode, ranked, mapping, ranking.backbones)
         lines.append(
             f"{d}: read {c.source}; selection (best on val {ranking.metric}): {c.selection}"
@@ -239,7 +244,7 @@ def against(
                 k = max(1, min(top_k, n - 1))  # k = n would hold every backbone: trivially 1
                 rows.append(
                     {
-                        "comparison": Path(d).name,
+                        "comparison": name,
                         "target": target,
                         "score": score,
                         "n": n,
