@@ -69,6 +69,9 @@ def test_paused_at_2_and_resumed_equals_4_straight_epochs(overrides, tiny_cfg, t
     assert again["status"] == "paused" and again["history"] == paused["history"]
     resumed = run(tiny_cfg(*FOUR_EPOCHS, *overrides, out, "resume=true"))
     assert_same_run(straight, resumed)
+    # the whole run's fit time: this launch's plus the paused launch's (none in `again`)
+    assert straight["timing"]["fit_s_earlier"] is None
+    assert resumed["timing"]["fit_s_earlier"] == paused["timing"]["fit_s"]
 
 
 def test_early_stopping_inside_the_budget_completes(tiny_cfg, tmp_path):

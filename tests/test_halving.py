@@ -83,6 +83,10 @@ def assert_race_result(sweep_dir: Path, tmp_path: Path, check_straight: bool = T
         assert epochs.count("0") == 1  # rung 0 trained once
     board = (sweep_dir / "comparison" / "leaderboard.md").read_text()
     assert "stopped at epoch 1 of 2" in board
+    # The table's status of the stopped configuration (its last row), not "1 paused".
+    rows = [line for line in board.splitlines() if line.startswith("|  | ")]
+    assert f"| {WORSE} | stopped at epoch 1 of 2 (val/loss " in rows[-1], board
+    assert "paused" not in "\n".join(rows)
     if not check_straight:
         return
     # The survivors' records equal straight runs of them (same seed, no budget, no race).

@@ -48,7 +48,10 @@ class MonitorInfo:
 
 @dataclass
 class Timing:
-    fit_s: float | None = None
+    fit_s: float | None = None  # this launch's fit; a resumed run adds fit_s_earlier
+    # The fit seconds of the run's earlier launches (paused or interrupted, resumed from its own
+    # last.ckpt): fit_s + fit_s_earlier is the whole run's fit, what the leaderboard shows.
+    fit_s_earlier: float | None = None
     test_s: float | None = None
     train_samples_per_s: float | None = None
     eval_samples_per_s: float | None = None

@@ -216,6 +216,9 @@ def _row(job: Job, label: str) -> dict[str, Any]:
         "overrides": " ".join(job.overrides),
     }
     row.update({column: record_field(job.record, path) for column, path in FIELDS.items()})
+    earlier = record_field(job.record, "timing.fit_s_earlier")
+    if row.get("fit_s") is not None and earlier:  # a resumed run: all its launches' fit
+        row["fit_s"] = float(row["fit_s"]) + float(earlier)
     metrics = job.record.get("metrics") if job.status not in ("running", INVALID) else None
     for split in SPLITS:
         values = (metrics or {}).get(split) or {}

@@ -75,6 +75,7 @@ def train(cfg: DictConfig, record: Record) -> None:
     L.seed_everything(cfg.seed, workers=True)
     run_dir = record.paths.run_path()
     ckpt_path = _checkpoint_to_resume(cfg, run_dir)
+    record.timing.fit_s_earlier = _earlier_fit_s(run_dir, ckpt_path)
     # The data's first read and all its checks come before any logger starts (a missing file
     # makes no W&B run) and before any weights load; then the loggers: a W&B run starts in the
     # background while the model is built.
@@ -92,6 +93,21 @@ def train(cfg: DictConfig, record: Record) -> None:
             fit_and_test(cfg, parts, record, loggers, ckpt_path)
     finally:
         finish_wandb(loggers)
+
+
+def _earlier_fit_s(run_dir: Path, ckpt_path: str | None) -> float | None:
+    """The fit seconds of the run's earlier launches, from the record it resumes (its own
+    last.ckpt): a race's survivor, paused at each rung, then shows its whole fit time."""
+    from bakeoff.record.store import read_record
+    from bakeoff.runs.resume import resume_checkpoint
+
+    if ckpt_path is None or ckpt_path != resume_checkpoint(run_dir):
+        return None
+    try:
+        timing = read_record(run_dir).get("timing") or {}
+    except (OSError, ValueError):
+        return None
+    return round((timing.get("fit_s") or 0.0) + (timing.get("fit_s_earlier") or 0.0), 3)
 
 
 def _resuming(cfg: DictConfig) -> bool:
