@@ -180,4 +180,6 @@ def check_record(record: dict, n_labels: int, threshold: float = 0.5) -> None:
         assert record["paths"][key]
     assert record["config"]["task"]["threshold"] == threshold
     for section in ("model", "timing"):
-        assert all(v is not None for k, v in record[section].items() if k != "startup_s"), section
+        # startup_s: none for a spawned run; fit_s_earlier: none for a run not resumed
+        optional = ("startup_s", "fit_s_earlier")
+        assert all(v is not None for k, v in record[section].items() if k not in optional), section
