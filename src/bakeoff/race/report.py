@@ -110,3 +110,40 @@ def race_markdown(rows: list[dict[str, Any]], metric: str) -> str:
         val = "" if r["val"] is None else f"{r['val']:.4g}"
         lines.append(f"| {r['config']} | {r['race']} | {r['epoch']} | {val} |")
     return "\n".join(lines) + "\n"
+
+
+def mark_stopped(comparison: Any, race_rows: Sequence[dict]) -> None:
+    """In a comparison's table and display (bakeoff.results.comparison), a configuration the race
+    stopped says so in its status, with its val where it stopped
+    ("stopped at epoch 1 of 9 (val/f1_macro 0.394)"), not "2 paused"; stopped rows follow the
+    finished ones, the furthest and best first."""
+    stopped = {r["config"]: r for r in race_rows if not r["race"].startswith("finished")}
+    if not stopped:
+        return
+    sign = -1.0 if comparison.mode == "min" else 1.0
+
+    def order(i: int, config: str) -> tuple:
+        row = stopped.get(config)
+        if row is None:
+            return (0, i)  # the leaderboard's own order
+        val = row["val"] if row["val"] is not None else float("-inf") * sign
+        return (1, -row["epoch"], -sign * val, i)
+
+    configs = list(comparison.table["config"])
+    rows = sorted(range(len(configs)), key=lambda i: order(i, configs[i]))
+    for name in ("table", "display"):
+        frame = getattr(comparison, name).iloc[rows].reset_index(drop=True)
+        frame["status"] = [
+            (
+                stopped[c]["race"]
+                + (
+                    ""
+                    if stopped[c]["val"] is None
+                    else f" ({comparison.metric} {stopped[c]['val']:.3g})"
+                )
+            )
+            if c in stopped
+            else status
+            for c, status in zip(frame["config"], frame["status"], strict=True)
+        ]
+        setattr(comparison, name, frame)

@@ -171,42 +171,6 @@ def _styles(jobs: Sequence[Job], labels: Sequence[str]) -> dict[str, tuple[str, 
     return styles
 
 
-def _race_status(comparison: Comparison, race_rows: Sequence[dict]) -> None:
-    """A configuration the race stopped says so in its status, with its val where it stopped
-    ("stopped at epoch 1 of 9 (val/f1_macro 0.394)"), not "2 paused"; stopped rows follow the
-    finished ones, the furthest and best first."""
-    stopped = {r["config"]: r for r in race_rows if not r["race"].startswith("finished")}
-    if not stopped:
-        return
-    sign = -1.0 if comparison.mode == "min" else 1.0
-
-    def order(i: int, config: str) -> tuple:
-        row = stopped.get(config)
-        if row is None:
-            return (0, i)  # the leaderboard's own order
-        val = row["val"] if row["val"] is not None else float("-inf") * sign
-        return (1, -row["epoch"], -sign * val, i)
-
-    configs = list(comparison.table["config"])
-    rows = sorted(range(len(configs)), key=lambda i: order(i, configs[i]))
-    for name in ("table", "display"):
-        frame = getattr(comparison, name).iloc[rows].reset_index(drop=True)
-        frame["status"] = [
-            (
-                stopped[c]["race"]
-                + (
-                    ""
-                    if stopped[c]["val"] is None
-                    else f" ({comparison.metric} {stopped[c]['val']:.3g})"
-                )
-            )
-            if c in stopped
-            else status
-            for c, status in zip(frame["config"], frame["status"], strict=True)
-        ]
-        setattr(comparison, name, frame)
-
-
 def compare(
     dirs: str | Path | Iterable[str | Path],
     metric: str | None = None,
@@ -258,11 +222,11 @@ def compare(
         best=best,
         summary=_summary(table, runs, metric, mode, best, shared),
     )
-    from bakeoff.race.report import race_markdown, race_summary
+    from bakeoff.race.report import mark_stopped, race_markdown, race_summary
 
     race_lines, race_rows = race_summary(paths, jobs, labels, metric)  # a halving race's sweep
     comparison.summary += race_lines
-    _race_status(comparison, race_rows)
+    mark_stopped(comparison, race_rows)
     final = Path(out_dir) if out_dir is not None else paths[0] / OUT_SUBDIR
     out = stage(final)  # written here, then moved into place whole (outputs.py)
     comparison.files = write_tables(comparison, out, formats, latex_caption)
